@@ -1,0 +1,98 @@
+/*
+ * napagent.exe internals shared between its files
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef NAP_AGENT_PRIVATE_H
+#define NAP_AGENT_PRIVATE_H
+
+#include <windows.h>
+#include "napagent_rpc.h"
+
+/* NAP_E_* come from winerror.h (include/nap_hresults.h documents the values). */
+
+/* log.c: one line per event, timestamped, to the agent's log file. */
+BOOL agent_log_open(const WCHAR *path);
+void agent_log(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void agent_log_close(void);
+
+/* registry_store.c: the agent-owned persistent state (docs/registry-layout.md). */
+#define STORE_MAX_STRING 1024
+struct ec_registration
+{
+    UINT32 id;
+    WCHAR friendly_name[STORE_MAX_STRING + 1];
+    WCHAR description[STORE_MAX_STRING + 1];
+    WCHAR version[STORE_MAX_STRING + 1];
+    WCHAR vendor_name[STORE_MAX_STRING + 1];
+    GUID info_clsid;
+    GUID config_clsid;
+    FILETIME registration_date;
+    UINT32 component_type;
+    BOOL enabled;      /* the local setting */
+};
+HRESULT store_open(void);
+void store_close(void);
+/* NAP_E_CONFLICTING_ID if id exists; E_OUTOFMEMORY past maxEnforcerCount. Sets the date. */
+HRESULT store_register_ec(const struct ec_registration *reg);
+/* NAP_E_NOT_REGISTERED if unknown. */
+HRESULT store_unregister_ec(UINT32 id);
+HRESULT store_get_ec(UINT32 id, struct ec_registration *reg);
+HRESULT store_set_ec_enabled(UINT32 id, BOOL enabled);
+HRESULT store_list_ecs(struct ec_registration *regs, UINT32 max, UINT32 *count);
+/* The local enable flag, overridden by Group Policy's Qecs\<id>\Enabled; read each call. */
+BOOL store_ec_enabled(const struct ec_registration *reg);
+DWORD store_get_setting(const WCHAR *name, DWORD default_value);
+HRESULT store_set_setting(const WCHAR *name, DWORD value);
+
+/* rpc_server.c: listen on the endpoint; stop. */
+RPC_STATUS agent_rpc_start(void);
+void agent_rpc_stop(void);
+
+/* sessions.c: the table of bound ECs, their connections and their events.
+ * The agent never blocks on an EC: everything it has to tell one is an event
+ * the EC's event thread fetches with sessions_wait_event. */
+#define DEFAULT_RETRY_INTERVAL_MS 30000
+struct session;
+void sessions_init(void);
+void sessions_shutdown(void);
+HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 *cookie, struct session **out);
+void sessions_unbind(struct session *session);
+HRESULT sessions_get_soh_request(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
+                                 NAPAGENT_CORRELATION *correlation, BYTE *flags, BOOL *retrigger,
+                                 NAPAGENT_BLOB *request);
+HRESULT sessions_process_soh_response(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
+                                      const BYTE *response, UINT16 size, NAPAGENT_ISOLATION *isolation);
+HRESULT sessions_connection_down(struct session *session, const GUID *connection_id);
+HRESULT sessions_soh_change_failure(struct session *session);
+HRESULT sessions_wait_event(UINT64 cookie, UINT32 timeout_ms, UINT32 *event);
+HRESULT sessions_answer_connections(struct session *session, UINT16 count,
+                                    const NAPAGENT_CONNECTION_FACTS *connections);
+HRESULT sessions_callback_gone(struct session *session);
+HRESULT sessions_notify_soh_change(void);
+HRESULT sessions_query_connections(UINT32 ec_id, UINT32 timeout_ms, UINT32 *count,
+                                   NAPAGENT_CONNECTION_FACTS **connections);
+void sessions_get_state(NAPAGENT_STATE *state);
+/* TRUE if ec_id is bound; *connections receives how many connections it has. */
+BOOL sessions_ec_bound(UINT32 ec_id, UINT32 *connections);
+
+/* soh_exchange.c: the wire side of one exchange, on top of the codec. */
+struct connection_decision
+{
+    UINT32 state;            /* IsolationState */
+    UINT32 extended_state;
+    FILETIME prob_end_time;
+};
+void exchange_init(void);
+/* Builds the SoH request for one connection into out[0..min(max_size, 4000)).
+ * NAP_E_MAXSIZE_TOO_SMALL when it does not fit. */
+HRESULT exchange_build_request(const NAPAGENT_CORRELATION *correlation, const struct connection_decision *current,
+                               UINT32 max_size, BYTE *out, UINT16 *size);
+/* Strictly parses an SoH response; NAP_E_INVALID_PACKET if malformed,
+ * NAP_E_MISMATCHED_ID if it answers another request. failure_url is MIDL-allocated. */
+HRESULT exchange_read_response(const BYTE *data, UINT16 size, const NAPAGENT_CORRELATION *expected,
+                               NAPAGENT_ISOLATION *isolation);
+
+#endif

@@ -1,0 +1,537 @@
+/*
+ * napagent.exe's persistent state: EC registrations and settings in the registry
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include <objbase.h>
+
+#include "agent_private.h"
+
+/* The layout is described in docs/registry-layout.md: keep the two in step. */
+#define AGENT_KEY      L"System\\CurrentControlSet\\Services\\napagent"
+#define ENFORCERS_KEY  AGENT_KEY L"\\Enforcers"
+#define PARAMETERS_KEY AGENT_KEY L"\\Parameters"
+#define POLICY_QECS_KEY L"Software\\Policies\\Microsoft\\NetworkAccessProtection\\ClientConfig\\Qecs"
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* maxEnforcerCount: how many ECs the NAP client accepts. */
+#define STORE_MAX_ECS 20
+
+/* "4294967295" and its terminator. */
+#define ID_NAME_LEN 11
+/* "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" and its terminator. */
+#define GUID_STRING_LEN 39
+
+static INIT_ONCE store_init_once = INIT_ONCE_STATIC_INIT;
+static CRITICAL_SECTION store_lock;
+static HKEY enforcers_key;
+static HKEY parameters_key;
+
+static BOOL CALLBACK init_store_lock(INIT_ONCE *once, void *param, void **context)
+{
+    (void)once; (void)param; (void)context;
+    InitializeCriticalSection(&store_lock);
+    return TRUE;
+}
+
+static void lock_store(void)
+{
+    InitOnceExecuteOnce(&store_init_once, init_store_lock, NULL, NULL);
+    EnterCriticalSection(&store_lock);
+}
+
+static void unlock_store(void)
+{
+    LeaveCriticalSection(&store_lock);
+}
+
+static HRESULT hresult_from_reg(LSTATUS err)
+{
+    return err == ERROR_SUCCESS ? S_OK : HRESULT_FROM_WIN32(err);
+}
+
+static void id_to_key_name(UINT32 id, WCHAR name[ID_NAME_LEN])
+{
+    _snwprintf(name, ID_NAME_LEN, L"%u", id);
+    name[ID_NAME_LEN - 1] = 0;
+}
+
+/* Only plain decimal names are registrations: anything else someone put
+ * under the key is ignored. */
+static BOOL key_name_to_id(const WCHAR *name, UINT32 *id)
+{
+    unsigned long long value = 0;
+    const WCHAR *p;
+
+    if (!name[0] || wcslen(name) > ID_NAME_LEN - 1)
+        return FALSE;
+    for (p = name; *p; p++)
+    {
+        if (*p < '0' || *p > '9')
+            return FALSE;
+        value = value * 10 + (*p - '0');
+    }
+    if (!value || value > 0xffffffffull)
+        return FALSE;
+    *id = (UINT32)value;
+    return TRUE;
+}
+
+HRESULT store_open(void)
+{
+    LSTATUS err;
+    HRESULT hr = S_OK;
+
+    lock_store();
+    if (!enforcers_key)
+    {
+        err = RegCreateKeyExW(HKEY_LOCAL_MACHINE, ENFORCERS_KEY, 0, NULL, 0, KEY_ALL_ACCESS,
+                              NULL, &enforcers_key, NULL);
+        if (err)
+        {
+            enforcers_key = NULL;
+            hr = hresult_from_reg(err);
+        }
+    }
+    if (SUCCEEDED(hr) && !parameters_key)
+    {
+        err = RegCreateKeyExW(HKEY_LOCAL_MACHINE, PARAMETERS_KEY, 0, NULL, 0, KEY_ALL_ACCESS,
+                              NULL, &parameters_key, NULL);
+        if (err)
+        {
+            parameters_key = NULL;
+            hr = hresult_from_reg(err);
+        }
+    }
+    unlock_store();
+    if (FAILED(hr))
+        agent_log("store: cannot open the agent's registry keys: 0x%08lx", hr);
+    return hr;
+}
+
+void store_close(void)
+{
+    lock_store();
+    if (enforcers_key)
+        RegCloseKey(enforcers_key);
+    if (parameters_key)
+        RegCloseKey(parameters_key);
+    enforcers_key = parameters_key = NULL;
+    unlock_store();
+}
+
+static BOOL string_fits(const WCHAR *s)
+{
+    return wcsnlen(s, STORE_MAX_STRING + 1) <= STORE_MAX_STRING;
+}
+
+static LSTATUS write_string(HKEY key, const WCHAR *name, const WCHAR *value)
+{
+    return RegSetValueExW(key, name, 0, REG_SZ, (const BYTE *)value,
+                          (wcslen(value) + 1) * sizeof(WCHAR));
+}
+
+static LSTATUS write_dword(HKEY key, const WCHAR *name, DWORD value)
+{
+    return RegSetValueExW(key, name, 0, REG_DWORD, (const BYTE *)&value, sizeof(value));
+}
+
+static LSTATUS write_guid(HKEY key, const WCHAR *name, const GUID *guid)
+{
+    WCHAR text[GUID_STRING_LEN];
+
+    StringFromGUID2(guid, text, ARRAY_SIZE(text));
+    return write_string(key, name, text);
+}
+
+static LSTATUS write_filetime(HKEY key, const WCHAR *name, const FILETIME *time)
+{
+    ULONGLONG value = ((ULONGLONG)time->dwHighDateTime << 32) | time->dwLowDateTime;
+
+    return RegSetValueExW(key, name, 0, REG_QWORD, (const BYTE *)&value, sizeof(value));
+}
+
+/* A value that is missing reads as empty or zero: a hand-edited key still
+ * lists.  Any other error is reported. */
+static LSTATUS read_string(HKEY key, const WCHAR *name, WCHAR *buffer, DWORD chars)
+{
+    DWORD size = chars * sizeof(WCHAR);
+    LSTATUS err;
+
+    err = RegGetValueW(key, NULL, name, RRF_RT_REG_SZ, NULL, buffer, &size);
+    if (err == ERROR_FILE_NOT_FOUND)
+    {
+        buffer[0] = 0;
+        return ERROR_SUCCESS;
+    }
+    return err;
+}
+
+static LSTATUS read_dword(HKEY key, const WCHAR *name, DWORD *value)
+{
+    DWORD size = sizeof(*value);
+    LSTATUS err;
+
+    err = RegGetValueW(key, NULL, name, RRF_RT_REG_DWORD, NULL, value, &size);
+    if (err == ERROR_FILE_NOT_FOUND)
+    {
+        *value = 0;
+        return ERROR_SUCCESS;
+    }
+    return err;
+}
+
+static LSTATUS read_guid(HKEY key, const WCHAR *name, GUID *guid)
+{
+    WCHAR text[GUID_STRING_LEN];
+    LSTATUS err;
+
+    memset(guid, 0, sizeof(*guid));
+    if ((err = read_string(key, name, text, ARRAY_SIZE(text))))
+        return err;
+    if (text[0] && FAILED(IIDFromString(text, guid)))
+        return ERROR_INVALID_DATA;
+    return ERROR_SUCCESS;
+}
+
+static LSTATUS read_filetime(HKEY key, const WCHAR *name, FILETIME *time)
+{
+    ULONGLONG value = 0;
+    DWORD size = sizeof(value);
+    LSTATUS err;
+
+    err = RegGetValueW(key, NULL, name, RRF_RT_REG_QWORD, NULL, &value, &size);
+    if (err == ERROR_FILE_NOT_FOUND)
+        err = ERROR_SUCCESS;
+    time->dwLowDateTime = (DWORD)value;
+    time->dwHighDateTime = (DWORD)(value >> 32);
+    return err;
+}
+
+static LSTATUS write_registration(HKEY key, const struct ec_registration *reg)
+{
+    FILETIME now;
+    LSTATUS err;
+
+    GetSystemTimeAsFileTime(&now);
+    if ((err = write_string(key, L"FriendlyName", reg->friendly_name))) return err;
+    if ((err = write_string(key, L"Description", reg->description))) return err;
+    if ((err = write_string(key, L"Version", reg->version))) return err;
+    if ((err = write_string(key, L"VendorName", reg->vendor_name))) return err;
+    if ((err = write_guid(key, L"InfoClsid", &reg->info_clsid))) return err;
+    if ((err = write_guid(key, L"ConfigClsid", &reg->config_clsid))) return err;
+    if ((err = write_filetime(key, L"RegistrationDate", &now))) return err;
+    if ((err = write_dword(key, L"ComponentType", reg->component_type))) return err;
+    /* As on Windows, an administrator (or policy) enables a new EC. */
+    return write_dword(key, L"Enabled", 0);
+}
+
+static LSTATUS read_registration(HKEY key, UINT32 id, struct ec_registration *reg)
+{
+    DWORD component_type, enabled;
+    LSTATUS err;
+
+    memset(reg, 0, sizeof(*reg));
+    reg->id = id;
+    if ((err = read_string(key, L"FriendlyName", reg->friendly_name, STORE_MAX_STRING + 1))) return err;
+    if ((err = read_string(key, L"Description", reg->description, STORE_MAX_STRING + 1))) return err;
+    if ((err = read_string(key, L"Version", reg->version, STORE_MAX_STRING + 1))) return err;
+    if ((err = read_string(key, L"VendorName", reg->vendor_name, STORE_MAX_STRING + 1))) return err;
+    if ((err = read_guid(key, L"InfoClsid", &reg->info_clsid))) return err;
+    if ((err = read_guid(key, L"ConfigClsid", &reg->config_clsid))) return err;
+    if ((err = read_filetime(key, L"RegistrationDate", &reg->registration_date))) return err;
+    if ((err = read_dword(key, L"ComponentType", &component_type))) return err;
+    if ((err = read_dword(key, L"Enabled", &enabled))) return err;
+    reg->component_type = component_type;
+    reg->enabled = enabled != 0;
+    return ERROR_SUCCESS;
+}
+
+static BOOL registration_valid(const struct ec_registration *reg)
+{
+    return reg->id && string_fits(reg->friendly_name) && string_fits(reg->description)
+           && string_fits(reg->version) && string_fits(reg->vendor_name);
+}
+
+static HRESULT count_registrations(DWORD *count)
+{
+    return hresult_from_reg(RegQueryInfoKeyW(enforcers_key, NULL, NULL, NULL, count, NULL, NULL,
+                                             NULL, NULL, NULL, NULL, NULL));
+}
+
+static HRESULT register_locked(const struct ec_registration *reg)
+{
+    WCHAR name[ID_NAME_LEN];
+    DWORD count, disposition;
+    HKEY key;
+    LSTATUS err;
+    HRESULT hr;
+
+    id_to_key_name(reg->id, name);
+    if (!(err = RegOpenKeyExW(enforcers_key, name, 0, KEY_READ, &key)))
+    {
+        RegCloseKey(key);
+        return NAP_E_CONFLICTING_ID;
+    }
+    if (err != ERROR_FILE_NOT_FOUND)
+        return hresult_from_reg(err);
+    if (FAILED(hr = count_registrations(&count)))
+        return hr;
+    if (count >= STORE_MAX_ECS)
+        return E_OUTOFMEMORY;
+
+    err = RegCreateKeyExW(enforcers_key, name, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &key, &disposition);
+    if (err)
+        return hresult_from_reg(err);
+    if (disposition == REG_OPENED_EXISTING_KEY)
+    {
+        RegCloseKey(key);
+        return NAP_E_CONFLICTING_ID;
+    }
+    err = write_registration(key, reg);
+    RegCloseKey(key);
+    /* No half-written registration left behind. */
+    if (err)
+        RegDeleteKeyW(enforcers_key, name);
+    return hresult_from_reg(err);
+}
+
+HRESULT store_register_ec(const struct ec_registration *reg)
+{
+    HRESULT hr;
+
+    if (!reg || !registration_valid(reg))
+        return E_INVALIDARG;
+
+    lock_store();
+    hr = enforcers_key ? register_locked(reg) : NAP_E_NOT_INITIALIZED;
+    unlock_store();
+
+    agent_log("store: register EC %u: 0x%08lx", reg->id, hr);
+    return hr;
+}
+
+/* Opens Enforcers\<id>; NAP_E_NOT_REGISTERED when there is no such key. */
+static HRESULT open_registration(UINT32 id, REGSAM access, HKEY *key)
+{
+    WCHAR name[ID_NAME_LEN];
+    LSTATUS err;
+
+    if (!enforcers_key)
+        return NAP_E_NOT_INITIALIZED;
+    if (!id)
+        return NAP_E_NOT_REGISTERED;
+    id_to_key_name(id, name);
+    err = RegOpenKeyExW(enforcers_key, name, 0, access, key);
+    if (err == ERROR_FILE_NOT_FOUND)
+        return NAP_E_NOT_REGISTERED;
+    return hresult_from_reg(err);
+}
+
+static HRESULT unregister_locked(UINT32 id)
+{
+    WCHAR name[ID_NAME_LEN];
+    HKEY key;
+    HRESULT hr;
+
+    if (FAILED(hr = open_registration(id, KEY_READ, &key)))
+        return hr;
+    RegCloseKey(key);
+    id_to_key_name(id, name);
+    /* RegDeleteTree: tolerate sub-keys someone added by hand. */
+    return hresult_from_reg(RegDeleteTreeW(enforcers_key, name));
+}
+
+HRESULT store_unregister_ec(UINT32 id)
+{
+    HRESULT hr;
+
+    lock_store();
+    hr = unregister_locked(id);
+    unlock_store();
+
+    agent_log("store: unregister EC %u: 0x%08lx", id, hr);
+    return hr;
+}
+
+static HRESULT get_locked(UINT32 id, struct ec_registration *reg)
+{
+    HKEY key;
+    HRESULT hr;
+
+    if (FAILED(hr = open_registration(id, KEY_READ, &key)))
+        return hr;
+    hr = hresult_from_reg(read_registration(key, id, reg));
+    RegCloseKey(key);
+    return hr;
+}
+
+HRESULT store_get_ec(UINT32 id, struct ec_registration *reg)
+{
+    HRESULT hr;
+
+    if (!reg)
+        return E_POINTER;
+
+    lock_store();
+    hr = get_locked(id, reg);
+    unlock_store();
+    return hr;
+}
+
+static HRESULT set_enabled_locked(UINT32 id, BOOL enabled)
+{
+    HKEY key;
+    HRESULT hr;
+
+    if (FAILED(hr = open_registration(id, KEY_SET_VALUE, &key)))
+        return hr;
+    hr = hresult_from_reg(write_dword(key, L"Enabled", enabled ? 1 : 0));
+    RegCloseKey(key);
+    return hr;
+}
+
+HRESULT store_set_ec_enabled(UINT32 id, BOOL enabled)
+{
+    HRESULT hr;
+
+    lock_store();
+    hr = set_enabled_locked(id, enabled);
+    unlock_store();
+
+    agent_log("store: set EC %u enabled=%d: 0x%08lx", id, enabled ? 1 : 0, hr);
+    return hr;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    UINT32 x = *(const UINT32 *)a, y = *(const UINT32 *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The registered ids, sorted; ids has room for STORE_MAX_ECS.  Keys added
+ * by hand past that limit are not listed. */
+static HRESULT collect_ids(UINT32 *ids, UINT32 *count)
+{
+    WCHAR name[256];
+    DWORD index, len;
+    UINT32 id;
+    LSTATUS err;
+
+    *count = 0;
+    for (index = 0; *count < STORE_MAX_ECS; index++)
+    {
+        len = ARRAY_SIZE(name);
+        err = RegEnumKeyExW(enforcers_key, index, name, &len, NULL, NULL, NULL, NULL);
+        if (err == ERROR_NO_MORE_ITEMS)
+            break;
+        if (err == ERROR_MORE_DATA)
+            continue;  /* a name far too long to be an id */
+        if (err)
+            return hresult_from_reg(err);
+        if (key_name_to_id(name, &id))
+            ids[(*count)++] = id;
+    }
+    qsort(ids, *count, sizeof(*ids), compare_ids);
+    return S_OK;
+}
+
+static HRESULT list_locked(struct ec_registration *regs, UINT32 max, UINT32 *count)
+{
+    UINT32 ids[STORE_MAX_ECS], total, i;
+    HRESULT hr;
+
+    if (!enforcers_key)
+        return NAP_E_NOT_INITIALIZED;
+    if (FAILED(hr = collect_ids(ids, &total)))
+        return hr;
+    for (i = 0; i < total && *count < max; i++)
+    {
+        /* One unreadable entry must not hide all the others. */
+        hr = get_locked(ids[i], &regs[*count]);
+        if (SUCCEEDED(hr))
+            (*count)++;
+        else
+            agent_log("store: skipping EC %u: 0x%08lx", ids[i], hr);
+    }
+    return S_OK;
+}
+
+HRESULT store_list_ecs(struct ec_registration *regs, UINT32 max, UINT32 *count)
+{
+    HRESULT hr;
+
+    if (!count || (max && !regs))
+        return E_POINTER;
+    *count = 0;
+
+    lock_store();
+    hr = list_locked(regs, max, count);
+    unlock_store();
+    return hr;
+}
+
+/* Group Policy's Qecs\<id>\Enabled, read afresh each time so that a policy
+ * change is noticed without restarting the agent. */
+static BOOL policy_enabled(UINT32 id, DWORD *enabled)
+{
+    WCHAR path[ARRAY_SIZE(POLICY_QECS_KEY) + 1 + ID_NAME_LEN];
+    WCHAR name[ID_NAME_LEN];
+    DWORD size = sizeof(*enabled);
+
+    id_to_key_name(id, name);
+    _snwprintf(path, ARRAY_SIZE(path), L"%s\\%s", POLICY_QECS_KEY, name);
+    path[ARRAY_SIZE(path) - 1] = 0;
+    return !RegGetValueW(HKEY_LOCAL_MACHINE, path, L"Enabled", RRF_RT_REG_DWORD, NULL,
+                         enabled, &size);
+}
+
+BOOL store_ec_enabled(const struct ec_registration *reg)
+{
+    DWORD enabled;
+
+    if (!reg)
+        return FALSE;
+    if (policy_enabled(reg->id, &enabled))
+        return enabled != 0;
+    return reg->enabled;
+}
+
+DWORD store_get_setting(const WCHAR *name, DWORD default_value)
+{
+    DWORD value, size = sizeof(value);
+    LSTATUS err = ERROR_INVALID_HANDLE;
+
+    if (!name)
+        return default_value;
+    lock_store();
+    if (parameters_key)
+        err = RegGetValueW(parameters_key, NULL, name, RRF_RT_REG_DWORD, NULL, &value, &size);
+    unlock_store();
+    return err ? default_value : value;
+}
+
+HRESULT store_set_setting(const WCHAR *name, DWORD value)
+{
+    HRESULT hr;
+
+    if (!name || !name[0])
+        return E_INVALIDARG;
+    lock_store();
+    hr = parameters_key ? hresult_from_reg(write_dword(parameters_key, name, value))
+                        : NAP_E_NOT_INITIALIZED;
+    unlock_store();
+
+    agent_log("store: setting %ls = %lu: 0x%08lx", name, value, hr);
+    return hr;
+}

@@ -1,0 +1,535 @@
+/*
+ * The agent's table of bound enforcement clients, their connections and events
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "agent_private.h"
+#include "NapTypes.h"
+#include <ntsecapi.h>
+
+/* The longest one long poll may wait; the client asks again after it. */
+#define MAX_WAIT_MS 60000
+
+struct agent_connection
+{
+    BOOL used;
+    GUID id;
+    UINT32 max_size;
+    BOOL has_request;                 /* GetSoHRequest ran at least once */
+    BOOL outstanding;                 /* the newest request awaits its response */
+    NAPAGENT_CORRELATION correlation; /* of the newest request */
+    UINT32 generation;                /* health_generation the newest request was built from */
+    BOOL decided;
+    struct connection_decision decision;
+};
+
+struct session
+{
+    LONG refs;
+    BOOL closed;
+    UINT32 ec_id;
+    DWORD pid;
+    UINT64 cookie;
+    CONDITION_VARIABLE event_cv;
+    BOOL pending_soh_change;
+    BOOL pending_get_connections;
+    BOOL change_outstanding;          /* NotifySoHChange sent, no GetSoHRequest since */
+    ULONGLONG retry_due;              /* GetTickCount64() of the next retry, 0 = none */
+    UINT32 answer_seq;                /* bumped by every AnswerConnections */
+    UINT16 answered_count;
+    NAPAGENT_CONNECTION_FACTS answered[NAPAGENT_MAX_CONNECTIONS];
+    struct agent_connection connections[NAPAGENT_MAX_CONNECTIONS];
+};
+
+static CRITICAL_SECTION sessions_cs;
+static CONDITION_VARIABLE answers_cv;
+static struct session *sessions[NAPAGENT_MAX_ECS];
+static UINT32 health_generation = 1;
+static UINT32 soh_change_count;
+static ULONGLONG last_timestamp;
+
+void sessions_init(void)
+{
+    InitializeCriticalSection(&sessions_cs);
+    InitializeConditionVariable(&answers_cv);
+    exchange_init();
+}
+
+static void session_release(struct session *session)
+{
+    if (!InterlockedDecrement(&session->refs)) HeapFree(GetProcessHeap(), 0, session);
+}
+
+/* Caller holds sessions_cs. */
+static void session_close(struct session *session)
+{
+    unsigned int i;
+
+    if (session->closed) return;
+    session->closed = TRUE;
+    for (i = 0; i < NAPAGENT_MAX_ECS; i++)
+        if (sessions[i] == session) sessions[i] = NULL;
+    WakeAllConditionVariable(&session->event_cv);
+    WakeAllConditionVariable(&answers_cv);
+    agent_log("EC %u (pid %lu) unbound", session->ec_id, session->pid);
+}
+
+void sessions_shutdown(void)
+{
+    unsigned int i;
+
+    EnterCriticalSection(&sessions_cs);
+    for (i = 0; i < NAPAGENT_MAX_ECS; i++)
+        if (sessions[i]) session_close(sessions[i]);
+    LeaveCriticalSection(&sessions_cs);
+}
+
+static struct session *find_bound(UINT32 ec_id)
+{
+    unsigned int i;
+
+    for (i = 0; i < NAPAGENT_MAX_ECS; i++)
+        if (sessions[i] && sessions[i]->ec_id == ec_id) return sessions[i];
+    return NULL;
+}
+
+static UINT32 count_connections(const struct session *session)
+{
+    UINT32 i, count = 0;
+
+    for (i = 0; i < NAPAGENT_MAX_CONNECTIONS; i++)
+        if (session->connections[i].used) count++;
+    return count;
+}
+
+static UINT64 new_cookie(void)
+{
+    UINT64 cookie = 0;
+
+    /* The cookie lets a caller read the session's events: make it unguessable. */
+    while (!cookie) RtlGenRandom(&cookie, sizeof(cookie));
+    return cookie;
+}
+
+HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 *cookie, struct session **out)
+{
+    struct ec_registration *registration;
+    struct session *session = NULL;
+    unsigned int slot;
+    HRESULT hr;
+
+    *out = NULL;
+    if (!(registration = HeapAlloc(GetProcessHeap(), 0, sizeof(*registration)))) return E_OUTOFMEMORY;
+    hr = store_get_ec(ec_id, registration);
+    if (SUCCEEDED(hr) && !store_ec_enabled(registration)) hr = NAP_E_ENTITY_DISABLED;
+    HeapFree(GetProcessHeap(), 0, registration);
+    if (FAILED(hr))
+    {
+        agent_log("EC %u (pid %lu) refused: 0x%08lx", ec_id, pid, hr);
+        return hr;
+    }
+
+    EnterCriticalSection(&sessions_cs);
+    for (slot = 0; slot < NAPAGENT_MAX_ECS && sessions[slot]; slot++);
+    if (find_bound(ec_id)) hr = HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED);
+    else if (slot == NAPAGENT_MAX_ECS) hr = E_OUTOFMEMORY;
+    else if (!(session = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*session)))) hr = E_OUTOFMEMORY;
+    else
+    {
+        session->refs = 1; /* the context handle's */
+        session->ec_id = ec_id;
+        session->pid = pid;
+        session->cookie = new_cookie();
+        InitializeConditionVariable(&session->event_cv);
+        sessions[slot] = session;
+        *cookie = session->cookie;
+        *out = session;
+        agent_log("EC %u (pid %lu) bound", ec_id, pid);
+    }
+    LeaveCriticalSection(&sessions_cs);
+    return hr;
+}
+
+void sessions_unbind(struct session *session)
+{
+    EnterCriticalSection(&sessions_cs);
+    session_close(session);
+    LeaveCriticalSection(&sessions_cs);
+    session_release(session);
+}
+
+HRESULT sessions_callback_gone(struct session *session)
+{
+    EnterCriticalSection(&sessions_cs);
+    agent_log("EC %u: callback answered RPC_S_SERVER_UNAVAILABLE, dropping it", session->ec_id);
+    session_close(session);
+    LeaveCriticalSection(&sessions_cs);
+    return S_OK;
+}
+
+static struct agent_connection *find_connection(struct session *session, const GUID *id)
+{
+    unsigned int i;
+
+    for (i = 0; i < NAPAGENT_MAX_CONNECTIONS; i++)
+        if (session->connections[i].used && IsEqualGUID(&session->connections[i].id, id))
+            return &session->connections[i];
+    return NULL;
+}
+
+static struct agent_connection *add_connection(struct session *session, const GUID *id, UINT32 max_size)
+{
+    unsigned int i;
+
+    for (i = 0; i < NAPAGENT_MAX_CONNECTIONS; i++)
+    {
+        struct agent_connection *connection = &session->connections[i];
+        if (connection->used) continue;
+        ZeroMemory(connection, sizeof(*connection));
+        connection->used = TRUE;
+        connection->id = *id;
+        connection->max_size = max_size;
+        return connection;
+    }
+    return NULL;
+}
+
+/* Correlation ids must differ from one request to the next, even within one
+ * FILETIME tick. Caller holds sessions_cs. */
+static FILETIME next_timestamp(void)
+{
+    FILETIME now;
+    ULARGE_INTEGER value;
+
+    GetSystemTimeAsFileTime(&now);
+    value.LowPart = now.dwLowDateTime;
+    value.HighPart = now.dwHighDateTime;
+    if (value.QuadPart <= last_timestamp) value.QuadPart = last_timestamp + 1;
+    last_timestamp = value.QuadPart;
+    now.dwLowDateTime = value.LowPart;
+    now.dwHighDateTime = value.HighPart;
+    return now;
+}
+
+static BOOL probation_expired(const struct agent_connection *connection)
+{
+    FILETIME now;
+
+    if (!connection->decided || connection->decision.state != isolationStateInProbation) return FALSE;
+    GetSystemTimeAsFileTime(&now);
+    return CompareFileTime(&connection->decision.prob_end_time, &now) <= 0;
+}
+
+HRESULT sessions_get_soh_request(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
+                                 NAPAGENT_CORRELATION *correlation, BYTE *flags, BOOL *retrigger,
+                                 NAPAGENT_BLOB *request)
+{
+    struct connection_decision current = { isolationStateNotRestricted, extendedIsolationStateNoData, { 0, 0 } };
+    struct agent_connection *connection;
+    UINT32 generation;
+    BYTE *bytes;
+    HRESULT hr = S_OK;
+
+    request->size = 0;
+    request->data = NULL;
+    EnterCriticalSection(&sessions_cs);
+    if (session->closed) hr = NAP_E_NOT_INITIALIZED;
+    else if (!(connection = find_connection(session, &facts->connection_id))
+             && !(connection = add_connection(session, &facts->connection_id, facts->max_size)))
+        hr = E_OUTOFMEMORY;
+    else
+    {
+        /* The EC owns the change now: no retry after this point. */
+        session->change_outstanding = FALSE;
+        session->retry_due = 0;
+        if (connection->outstanding)
+            agent_log("EC %u: request on a connection with one outstanding: the old one is orphaned", session->ec_id);
+        connection->max_size = facts->max_size;
+        correlation->conn_id = facts->connection_id;
+        correlation->time_stamp = next_timestamp();
+        *retrigger = connection->has_request
+                     && (connection->generation != health_generation || probation_expired(connection));
+        if (connection->decided) current = connection->decision;
+        generation = health_generation;
+    }
+    LeaveCriticalSection(&sessions_cs);
+    if (FAILED(hr)) return hr;
+
+    if (!(bytes = MIDL_user_allocate(maxNetworkSoHSize))) return E_OUTOFMEMORY;
+    hr = exchange_build_request(correlation, &current, facts->max_size, bytes, &request->size);
+    if (FAILED(hr))
+    {
+        MIDL_user_free(bytes);
+        request->size = 0;
+        return hr;
+    }
+    request->data = bytes;
+    *flags = freshSoHRequest;
+
+    EnterCriticalSection(&sessions_cs);
+    if ((connection = find_connection(session, &facts->connection_id)))
+    {
+        connection->has_request = TRUE;
+        connection->outstanding = TRUE;
+        connection->correlation = *correlation;
+        connection->generation = generation;
+    }
+    LeaveCriticalSection(&sessions_cs);
+    return S_OK;
+}
+
+HRESULT sessions_process_soh_response(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
+                                      const BYTE *response, UINT16 size, NAPAGENT_ISOLATION *isolation)
+{
+    struct agent_connection *connection;
+    NAPAGENT_CORRELATION expected;
+    HRESULT hr = S_OK;
+
+    EnterCriticalSection(&sessions_cs);
+    if (session->closed) hr = NAP_E_NOT_INITIALIZED;
+    /* docs/decisions.md: a connection the agent never built a request for is E_INVALIDARG. */
+    else if (!(connection = find_connection(session, &facts->connection_id)) || !connection->has_request)
+        hr = E_INVALIDARG;
+    else expected = connection->correlation;
+    LeaveCriticalSection(&sessions_cs);
+    if (FAILED(hr)) return hr;
+
+    hr = exchange_read_response(response, size, &expected, isolation);
+    if (FAILED(hr))
+    {
+        agent_log("EC %u: SoH response refused: 0x%08lx", session->ec_id, hr);
+        return hr;
+    }
+
+    EnterCriticalSection(&sessions_cs);
+    if ((connection = find_connection(session, &facts->connection_id)))
+    {
+        connection->outstanding = FALSE;
+        connection->decided = TRUE;
+        connection->decision.state = isolation->state;
+        connection->decision.extended_state = isolation->extended_state;
+        connection->decision.prob_end_time = isolation->prob_end_time;
+    }
+    LeaveCriticalSection(&sessions_cs);
+    agent_log("EC %u: SoH response processed: isolation state %u", session->ec_id, isolation->state);
+    return S_OK;
+}
+
+HRESULT sessions_connection_down(struct session *session, const GUID *connection_id)
+{
+    struct agent_connection *connection;
+    HRESULT hr = S_OK;
+
+    EnterCriticalSection(&sessions_cs);
+    if (session->closed) hr = NAP_E_NOT_INITIALIZED;
+    else if ((connection = find_connection(session, connection_id)))
+    {
+        if (connection->outstanding)
+            agent_log("EC %u: connection down with a request outstanding: orphaned", session->ec_id);
+        connection->used = FALSE;
+    }
+    LeaveCriticalSection(&sessions_cs);
+    return hr;
+}
+
+HRESULT sessions_soh_change_failure(struct session *session)
+{
+    HRESULT hr = S_OK;
+    DWORD interval;
+
+    interval = store_get_setting(L"SoHChangeRetryIntervalMs", DEFAULT_RETRY_INTERVAL_MS);
+    EnterCriticalSection(&sessions_cs);
+    if (session->closed) hr = NAP_E_NOT_INITIALIZED;
+    else if (session->change_outstanding)
+    {
+        session->retry_due = GetTickCount64() + interval;
+        WakeAllConditionVariable(&session->event_cv);
+        agent_log("EC %u: SoH change failed, retry in %lu ms", session->ec_id, interval);
+    }
+    LeaveCriticalSection(&sessions_cs);
+    return hr;
+}
+
+static struct session *find_by_cookie(UINT64 cookie)
+{
+    unsigned int i;
+
+    for (i = 0; i < NAPAGENT_MAX_ECS; i++)
+        if (sessions[i] && sessions[i]->cookie == cookie) return sessions[i];
+    return NULL;
+}
+
+/* Caller holds sessions_cs.  Returns NAPAGENT_EVENT_NONE when nothing is due. */
+static UINT32 take_event(struct session *session, ULONGLONG now)
+{
+    if (session->closed) return NAPAGENT_EVENT_CLOSED;
+    if (session->retry_due && now >= session->retry_due)
+    {
+        session->retry_due = 0;
+        session->pending_soh_change = TRUE;
+    }
+    if (session->pending_get_connections)
+    {
+        session->pending_get_connections = FALSE;
+        return NAPAGENT_EVENT_GET_CONNECTIONS;
+    }
+    if (session->pending_soh_change)
+    {
+        session->pending_soh_change = FALSE;
+        session->change_outstanding = TRUE;
+        return NAPAGENT_EVENT_SOH_CHANGE;
+    }
+    return NAPAGENT_EVENT_NONE;
+}
+
+HRESULT sessions_wait_event(UINT64 cookie, UINT32 timeout_ms, UINT32 *event)
+{
+    ULONGLONG deadline = GetTickCount64() + min(timeout_ms, MAX_WAIT_MS);
+    struct session *session;
+
+    *event = NAPAGENT_EVENT_NONE;
+    EnterCriticalSection(&sessions_cs);
+    if (!(session = find_by_cookie(cookie)))
+    {
+        LeaveCriticalSection(&sessions_cs);
+        return NAP_E_NOT_INITIALIZED;
+    }
+    InterlockedIncrement(&session->refs);
+    for (;;)
+    {
+        ULONGLONG now = GetTickCount64(), wait;
+
+        if ((*event = take_event(session, now)) != NAPAGENT_EVENT_NONE || now >= deadline) break;
+        wait = deadline - now;
+        if (session->retry_due && session->retry_due - now < wait) wait = session->retry_due - now;
+        SleepConditionVariableCS(&session->event_cv, &sessions_cs, (DWORD)wait);
+    }
+    LeaveCriticalSection(&sessions_cs);
+    session_release(session);
+    return S_OK;
+}
+
+HRESULT sessions_answer_connections(struct session *session, UINT16 count,
+                                    const NAPAGENT_CONNECTION_FACTS *connections)
+{
+    struct agent_connection kept[NAPAGENT_MAX_CONNECTIONS];
+    UINT16 i;
+
+    if (count > NAPAGENT_MAX_CONNECTIONS) return E_INVALIDARG;
+    EnterCriticalSection(&sessions_cs);
+    if (session->closed)
+    {
+        LeaveCriticalSection(&sessions_cs);
+        return NAP_E_NOT_INITIALIZED;
+    }
+    /* The answer is the whole list of connections that are up: keep what the
+     * agent knew of those, forget the others. */
+    ZeroMemory(kept, sizeof(kept));
+    for (i = 0; i < count; i++)
+    {
+        struct agent_connection *known = find_connection(session, &connections[i].connection_id);
+        if (known) kept[i] = *known;
+        else
+        {
+            kept[i].used = TRUE;
+            kept[i].id = connections[i].connection_id;
+        }
+        kept[i].max_size = connections[i].max_size;
+    }
+    memcpy(session->connections, kept, sizeof(kept));
+    memcpy(session->answered, connections, count * sizeof(*connections));
+    session->answered_count = count;
+    session->answer_seq++;
+    WakeAllConditionVariable(&answers_cv);
+    LeaveCriticalSection(&sessions_cs);
+    return S_OK;
+}
+
+HRESULT sessions_notify_soh_change(void)
+{
+    unsigned int i;
+
+    EnterCriticalSection(&sessions_cs);
+    health_generation++;
+    soh_change_count++;
+    for (i = 0; i < NAPAGENT_MAX_ECS; i++)
+    {
+        if (!sessions[i]) continue;
+        sessions[i]->pending_soh_change = TRUE;
+        WakeAllConditionVariable(&sessions[i]->event_cv);
+    }
+    LeaveCriticalSection(&sessions_cs);
+    agent_log("system SoH changed: notifying bound ECs");
+    return S_OK;
+}
+
+HRESULT sessions_query_connections(UINT32 ec_id, UINT32 timeout_ms, UINT32 *count,
+                                   NAPAGENT_CONNECTION_FACTS **connections)
+{
+    ULONGLONG deadline = GetTickCount64() + min(timeout_ms, MAX_WAIT_MS);
+    struct session *session;
+    HRESULT hr = S_OK;
+    UINT32 seq;
+
+    *count = 0;
+    *connections = NULL;
+    EnterCriticalSection(&sessions_cs);
+    if (!(session = find_bound(ec_id)))
+    {
+        LeaveCriticalSection(&sessions_cs);
+        return NAP_E_NOT_INITIALIZED;
+    }
+    InterlockedIncrement(&session->refs);
+    seq = session->answer_seq;
+    session->pending_get_connections = TRUE;
+    WakeAllConditionVariable(&session->event_cv);
+    while (session->answer_seq == seq && !session->closed)
+    {
+        ULONGLONG now = GetTickCount64();
+        if (now >= deadline) break;
+        SleepConditionVariableCS(&answers_cv, &sessions_cs, (DWORD)(deadline - now));
+    }
+    if (session->answer_seq == seq) hr = session->closed ? NAP_E_NOT_INITIALIZED : HRESULT_FROM_WIN32(ERROR_TIMEOUT);
+    else if (!(*connections = MIDL_user_allocate(sizeof(**connections) * (session->answered_count + 1))))
+        hr = E_OUTOFMEMORY;
+    else
+    {
+        memcpy(*connections, session->answered, sizeof(**connections) * session->answered_count);
+        *count = session->answered_count;
+    }
+    LeaveCriticalSection(&sessions_cs);
+    session_release(session);
+    return hr;
+}
+
+void sessions_get_state(NAPAGENT_STATE *state)
+{
+    unsigned int i;
+
+    ZeroMemory(state, sizeof(*state));
+    state->retry_interval_ms = store_get_setting(L"SoHChangeRetryIntervalMs", DEFAULT_RETRY_INTERVAL_MS);
+    EnterCriticalSection(&sessions_cs);
+    for (i = 0; i < NAPAGENT_MAX_ECS; i++)
+    {
+        if (!sessions[i]) continue;
+        state->bound_ec_count++;
+        state->connection_count += count_connections(sessions[i]);
+        if (sessions[i]->retry_due) state->retries_pending++;
+    }
+    state->soh_change_count = soh_change_count;
+    state->health_generation = health_generation;
+    LeaveCriticalSection(&sessions_cs);
+}
+
+BOOL sessions_ec_bound(UINT32 ec_id, UINT32 *connections)
+{
+    struct session *session;
+
+    EnterCriticalSection(&sessions_cs);
+    session = find_bound(ec_id);
+    *connections = session ? count_connections(session) : 0;
+    LeaveCriticalSection(&sessions_cs);
+    return session != NULL;
+}

@@ -1,0 +1,526 @@
+/*
+ * napctl: the operator tool for the NapAgent, in the spirit of `netsh nap client`
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <windows.h>
+#include <rpc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include "napagent_rpc.h"
+#include "agent_endpoint.h"
+#include "rpc_guard.h"
+#include "nap_errors.h"
+#include "soh_print.h"
+#include "soh.h"
+
+#define EXIT_USAGE 2
+#define DEFAULT_QUERY_TIMEOUT_MS 5000
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: napctl <command> [arguments]\n"
+            "  register <id> [--name N] [--description D] [--version V] [--vendor X] [--type 1|2]\n"
+            "  unregister <id>\n"
+            "  enable <id>\n"
+            "  disable <id>\n"
+            "  list\n"
+            "  state\n"
+            "  notify\n"
+            "  set retry-interval <ms>\n"
+            "  connections <id> [--timeout ms]\n"
+            "  ping\n"
+            "  decode <hex | @file>\n"
+            "ids are decimal or 0x-prefixed hex\n");
+}
+
+static int usage_error(const char *command, const char *what)
+{
+    fprintf(stderr, "napctl: %s: %s\n", command, what);
+    usage();
+    return EXIT_USAGE;
+}
+
+static int report_failure(const char *command, HRESULT hr)
+{
+    fprintf(stderr, "napctl: %s: 0x%08lx %s\n", command, (unsigned long)hr, nap_error_name(hr));
+    return 1;
+}
+
+/* Decimal, or hex with a 0x prefix; the whole string must be a number. */
+static BOOL parse_u32(const WCHAR *text, UINT32 *value)
+{
+    unsigned long long number;
+    int base = 10;
+    WCHAR *end;
+
+    if (!text || !*text || *text == '-' || *text == '+') return FALSE;
+    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+    {
+        text += 2;
+        base = 16;
+        if (!*text) return FALSE;
+    }
+    number = wcstoull(text, &end, base);
+    if (*end || number > 0xffffffffull) return FALSE;
+    *value = (UINT32)number;
+    return TRUE;
+}
+
+static void format_guid(const GUID *guid, char *buf, size_t size)
+{
+    snprintf(buf, size, "{%08lx-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x}",
+             (unsigned long)guid->Data1, guid->Data2, guid->Data3, guid->Data4[0], guid->Data4[1],
+             guid->Data4[2], guid->Data4[3], guid->Data4[4], guid->Data4[5], guid->Data4[6], guid->Data4[7]);
+}
+
+/* Every management call goes through here: a fresh binding, one guarded call. */
+struct agent_call
+{
+    RPC_BINDING_HANDLE binding;
+    void *context;
+};
+
+static HRESULT call_agent(rpc_guarded_fn thunk, void *context)
+{
+    struct agent_call call = { NULL, context };
+    RPC_STATUS status;
+    HRESULT hr;
+
+    if ((status = agent_endpoint_bind(&call.binding)) != RPC_S_OK) return HRESULT_FROM_WIN32(status);
+    hr = rpc_guarded_call(thunk, &call, NULL);
+    RpcBindingFree(&call.binding);
+    return hr;
+}
+
+/* register */
+
+static HRESULT register_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    return NapAgentRegisterEc(call->binding, call->context);
+}
+
+static int cmd_register(int argc, WCHAR **argv)
+{
+    NAPAGENT_EC_INFO info;
+    HRESULT hr;
+    int i;
+
+    memset(&info, 0, sizeof(info));
+    info.component_type = 1;
+    if (argc < 1 || !parse_u32(argv[0], &info.id)) return usage_error("register", "missing or bad id");
+    for (i = 1; i < argc; i++)
+    {
+        if (i + 1 >= argc) return usage_error("register", "option without a value");
+        if (!wcscmp(argv[i], L"--name")) info.friendly_name = argv[++i];
+        else if (!wcscmp(argv[i], L"--description")) info.description = argv[++i];
+        else if (!wcscmp(argv[i], L"--version")) info.version = argv[++i];
+        else if (!wcscmp(argv[i], L"--vendor")) info.vendor_name = argv[++i];
+        else if (!wcscmp(argv[i], L"--type"))
+        {
+            if (!parse_u32(argv[++i], &info.component_type)
+                || (info.component_type != 1 && info.component_type != 2))
+                return usage_error("register", "--type is 1 (SoH) or 2 (relying party)");
+        }
+        else return usage_error("register", "unknown option");
+    }
+    GetSystemTimeAsFileTime(&info.registration_date);
+    if (FAILED(hr = call_agent(register_thunk, &info))) return report_failure("register", hr);
+    printf("registered enforcement client %u (0x%08x)\n", info.id, info.id);
+    return 0;
+}
+
+/* unregister, enable, disable */
+
+struct ec_switch
+{
+    UINT32 id;
+    BOOL enabled;
+};
+
+static HRESULT unregister_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    struct ec_switch *ec = call->context;
+    return NapAgentUnregisterEc(call->binding, ec->id);
+}
+
+static HRESULT enable_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    struct ec_switch *ec = call->context;
+    return NapAgentSetEcEnabled(call->binding, ec->id, ec->enabled);
+}
+
+static int cmd_unregister(int argc, WCHAR **argv)
+{
+    struct ec_switch ec = { 0, FALSE };
+    HRESULT hr;
+
+    if (argc != 1 || !parse_u32(argv[0], &ec.id)) return usage_error("unregister", "missing or bad id");
+    if (FAILED(hr = call_agent(unregister_thunk, &ec))) return report_failure("unregister", hr);
+    printf("unregistered enforcement client %u (0x%08x)\n", ec.id, ec.id);
+    return 0;
+}
+
+static int cmd_enable(const char *command, BOOL enabled, int argc, WCHAR **argv)
+{
+    struct ec_switch ec = { 0, enabled };
+    HRESULT hr;
+
+    if (argc != 1 || !parse_u32(argv[0], &ec.id)) return usage_error(command, "missing or bad id");
+    if (FAILED(hr = call_agent(enable_thunk, &ec))) return report_failure(command, hr);
+    printf("%s enforcement client %u (0x%08x)\n", enabled ? "enabled" : "disabled", ec.id, ec.id);
+    return 0;
+}
+
+/* list */
+
+struct ec_list
+{
+    UINT32 count;
+    NAPAGENT_EC_INFO *ecs;
+};
+
+static HRESULT list_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    struct ec_list *list = call->context;
+    return NapAgentListEcs(call->binding, &list->count, &list->ecs);
+}
+
+static void free_ec_list(struct ec_list *list)
+{
+    UINT32 i;
+
+    if (!list->ecs) return;
+    for (i = 0; i < list->count; i++)
+    {
+        MIDL_user_free(list->ecs[i].friendly_name);
+        MIDL_user_free(list->ecs[i].description);
+        MIDL_user_free(list->ecs[i].version);
+        MIDL_user_free(list->ecs[i].vendor_name);
+    }
+    MIDL_user_free(list->ecs);
+}
+
+static int cmd_list(int argc, WCHAR **argv)
+{
+    struct ec_list list = { 0, NULL };
+    HRESULT hr;
+    UINT32 i;
+
+    (void)argv;
+    if (argc) return usage_error("list", "takes no arguments");
+    if (FAILED(hr = call_agent(list_thunk, &list)))
+    {
+        free_ec_list(&list);
+        return report_failure("list", hr);
+    }
+    printf("%-10s %-10s %-7s %-5s %-11s %s\n", "id", "hex", "enabled", "bound", "connections", "name");
+    for (i = 0; i < list.count; i++)
+    {
+        const NAPAGENT_EC_INFO *ec = &list.ecs[i];
+        printf("%-10u 0x%08x %-7s %-5s %-11u %ls\n", ec->id, ec->id, ec->enabled ? "yes" : "no",
+               ec->bound ? "yes" : "no", ec->connection_count, ec->friendly_name ? ec->friendly_name : L"-");
+    }
+    free_ec_list(&list);
+    return 0;
+}
+
+/* state */
+
+static HRESULT state_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    return NapAgentGetState(call->binding, call->context);
+}
+
+static int cmd_state(int argc, WCHAR **argv)
+{
+    NAPAGENT_STATE state;
+    HRESULT hr;
+
+    (void)argv;
+    if (argc) return usage_error("state", "takes no arguments");
+    memset(&state, 0, sizeof(state));
+    if (FAILED(hr = call_agent(state_thunk, &state))) return report_failure("state", hr);
+    printf("bound_ec_count: %u\n", state.bound_ec_count);
+    printf("connection_count: %u\n", state.connection_count);
+    printf("retry_interval_ms: %u\n", state.retry_interval_ms);
+    printf("soh_change_count: %u\n", state.soh_change_count);
+    printf("retries_pending: %u\n", state.retries_pending);
+    printf("health_generation: %u\n", state.health_generation);
+    return 0;
+}
+
+/* notify */
+
+static HRESULT notify_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    return NapAgentNotifySoHChange(call->binding);
+}
+
+static int cmd_notify(int argc, WCHAR **argv)
+{
+    HRESULT hr;
+
+    (void)argv;
+    if (argc) return usage_error("notify", "takes no arguments");
+    if (FAILED(hr = call_agent(notify_thunk, NULL))) return report_failure("notify", hr);
+    printf("sent NotifySoHChange to the bound enforcement clients\n");
+    return 0;
+}
+
+/* set */
+
+struct agent_setting
+{
+    UINT32 setting, value;
+};
+
+static HRESULT setting_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    struct agent_setting *setting = call->context;
+    return NapAgentSetSetting(call->binding, setting->setting, setting->value);
+}
+
+static int cmd_set(int argc, WCHAR **argv)
+{
+    struct agent_setting setting = { NAPAGENT_SETTING_RETRY_INTERVAL_MS, 0 };
+    HRESULT hr;
+
+    if (argc != 2 || wcscmp(argv[0], L"retry-interval"))
+        return usage_error("set", "the only setting is retry-interval <ms>");
+    if (!parse_u32(argv[1], &setting.value)) return usage_error("set", "bad number of milliseconds");
+    if (FAILED(hr = call_agent(setting_thunk, &setting))) return report_failure("set", hr);
+    printf("retry-interval set to %u ms\n", setting.value);
+    return 0;
+}
+
+/* connections */
+
+struct connection_query
+{
+    UINT32 ec_id, timeout_ms, count;
+    NAPAGENT_CONNECTION_FACTS *connections;
+};
+
+static HRESULT connections_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    struct connection_query *query = call->context;
+    return NapAgentQueryConnections(call->binding, query->ec_id, query->timeout_ms,
+                                    &query->count, &query->connections);
+}
+
+static void format_correlation(const NAPAGENT_CORRELATION *agent, char *buf, size_t size)
+{
+    struct soh_correlation correlation;
+
+    correlation.conn_id.data1 = agent->conn_id.Data1;
+    correlation.conn_id.data2 = agent->conn_id.Data2;
+    correlation.conn_id.data3 = agent->conn_id.Data3;
+    memcpy(correlation.conn_id.data4, agent->conn_id.Data4, 8);
+    correlation.timestamp = ((UINT64)agent->time_stamp.dwHighDateTime << 32) | agent->time_stamp.dwLowDateTime;
+    if (!soh_correlation_format(&correlation, buf, size)) snprintf(buf, size, "?");
+}
+
+static int cmd_connections(int argc, WCHAR **argv)
+{
+    struct connection_query query = { 0, DEFAULT_QUERY_TIMEOUT_MS, 0, NULL };
+    char guid[40], correlation[SOH_CORRELATION_TEXT_SIZE];
+    HRESULT hr;
+    UINT32 i;
+
+    if (argc < 1 || !parse_u32(argv[0], &query.ec_id)) return usage_error("connections", "missing or bad id");
+    if (argc == 3 && !wcscmp(argv[1], L"--timeout"))
+    {
+        if (!parse_u32(argv[2], &query.timeout_ms)) return usage_error("connections", "bad --timeout");
+    }
+    else if (argc != 1) return usage_error("connections", "unknown arguments");
+
+    hr = call_agent(connections_thunk, &query);
+    if (FAILED(hr))
+    {
+        MIDL_user_free(query.connections);
+        return report_failure("connections", hr);
+    }
+    printf("%u connection(s) of enforcement client %u (0x%08x)\n", query.count, query.ec_id, query.ec_id);
+    for (i = 0; i < query.count; i++)
+    {
+        format_guid(&query.connections[i].connection_id, guid, sizeof(guid));
+        format_correlation(&query.connections[i].correlation, correlation, sizeof(correlation));
+        printf("%s max-size %u correlation %s\n", guid, query.connections[i].max_size, correlation);
+    }
+    MIDL_user_free(query.connections);
+    return 0;
+}
+
+/* ping */
+
+struct ping
+{
+    BYTE payload[16];
+    NAPAGENT_BLOB echo;
+};
+
+static HRESULT ping_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    struct ping *ping = call->context;
+    return NapAgentPing(call->binding, sizeof(ping->payload), ping->payload, &ping->echo);
+}
+
+static int cmd_ping(int argc, WCHAR **argv)
+{
+    struct ping ping;
+    DWORD start;
+    HRESULT hr;
+    BOOL same;
+    int i;
+
+    (void)argv;
+    if (argc) return usage_error("ping", "takes no arguments");
+    memset(&ping, 0, sizeof(ping));
+    for (i = 0; i < (int)sizeof(ping.payload); i++) ping.payload[i] = (BYTE)(0xa0 + i);
+    start = GetTickCount();
+    hr = call_agent(ping_thunk, &ping);
+    same = ping.echo.size == sizeof(ping.payload) && ping.echo.data
+           && !memcmp(ping.echo.data, ping.payload, sizeof(ping.payload));
+    MIDL_user_free(ping.echo.data);
+    if (FAILED(hr)) return report_failure("ping", hr);
+    if (!same)
+    {
+        fprintf(stderr, "napctl: ping: the NapAgent answered but did not echo the payload\n");
+        return 1;
+    }
+    printf("the NapAgent answered in %lu ms\n", (unsigned long)(GetTickCount() - start));
+    return 0;
+}
+
+/* decode */
+
+static int hex_digit(WCHAR c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Append the hex digits of text to bytes; blanks, ':' and ',' separate
+ * freely, anything else is an error.  *nibble carries a half byte across calls. */
+static BOOL append_hex(const WCHAR *text, BYTE *bytes, size_t cap, size_t *len, int *nibble)
+{
+    int digit;
+
+    for (; *text; text++)
+    {
+        if (iswspace(*text) || *text == ':' || *text == ',') continue;
+        if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X') && *nibble < 0)
+        {
+            text++;
+            continue;
+        }
+        if ((digit = hex_digit(*text)) < 0) return FALSE;
+        if (*nibble < 0)
+        {
+            *nibble = digit;
+            continue;
+        }
+        if (*len >= cap) return FALSE;
+        bytes[(*len)++] = (BYTE)((*nibble << 4) | digit);
+        *nibble = -1;
+    }
+    return TRUE;
+}
+
+/* A file of hex text is decoded as hex, anything else is taken as raw bytes. */
+static BOOL read_message_file(const WCHAR *path, BYTE *bytes, size_t cap, size_t *len)
+{
+    static BYTE raw[65536];
+    static WCHAR text[65537];
+    size_t size, i;
+    int nibble = -1;
+    FILE *file;
+
+    if (!(file = _wfopen(path, L"rb"))) return FALSE;
+    size = fread(raw, 1, sizeof(raw), file);
+    fclose(file);
+    for (i = 0; i < size; i++) text[i] = raw[i];
+    text[size] = 0;
+    *len = 0;
+    if (size && append_hex(text, bytes, cap, len, &nibble) && nibble < 0) return TRUE;
+    if (size > cap) return FALSE;
+    memcpy(bytes, raw, size);
+    *len = size;
+    return TRUE;
+}
+
+static int cmd_decode(int argc, WCHAR **argv)
+{
+    static BYTE message[65536];
+    size_t len = 0;
+    int i, nibble = -1;
+
+    if (argc < 1) return usage_error("decode", "missing <hex | @file>");
+    if (argv[0][0] == '@')
+    {
+        if (argc != 1) return usage_error("decode", "@file takes no more arguments");
+        if (!read_message_file(argv[0] + 1, message, sizeof(message), &len))
+        {
+            fprintf(stderr, "napctl: decode: cannot read %ls\n", argv[0] + 1);
+            return 1;
+        }
+    }
+    else
+    {
+        for (i = 0; i < argc; i++)
+            if (!append_hex(argv[i], message, sizeof(message), &len, &nibble))
+                return usage_error("decode", "not hex");
+        if (nibble >= 0) return usage_error("decode", "odd number of hex digits");
+    }
+    return soh_print_decoded(stdout, message, len) ? 1 : 0;
+}
+
+int wmain(int argc, WCHAR **argv)
+{
+    const WCHAR *command;
+
+    if (argc < 2)
+    {
+        usage();
+        return EXIT_USAGE;
+    }
+    command = argv[1];
+    argc -= 2;
+    argv += 2;
+    if (!wcscmp(command, L"register")) return cmd_register(argc, argv);
+    if (!wcscmp(command, L"unregister")) return cmd_unregister(argc, argv);
+    if (!wcscmp(command, L"enable")) return cmd_enable("enable", TRUE, argc, argv);
+    if (!wcscmp(command, L"disable")) return cmd_enable("disable", FALSE, argc, argv);
+    if (!wcscmp(command, L"list")) return cmd_list(argc, argv);
+    if (!wcscmp(command, L"state")) return cmd_state(argc, argv);
+    if (!wcscmp(command, L"notify")) return cmd_notify(argc, argv);
+    if (!wcscmp(command, L"set")) return cmd_set(argc, argv);
+    if (!wcscmp(command, L"connections")) return cmd_connections(argc, argv);
+    if (!wcscmp(command, L"ping")) return cmd_ping(argc, argv);
+    if (!wcscmp(command, L"decode")) return cmd_decode(argc, argv);
+    if (!wcscmp(command, L"help") || !wcscmp(command, L"--help") || !wcscmp(command, L"-h"))
+    {
+        usage();
+        return 0;
+    }
+    fprintf(stderr, "napctl: unknown command %ls\n", command);
+    usage();
+    return EXIT_USAGE;
+}

@@ -1,0 +1,522 @@
+/*
+ * sample_ec: a sample enforcement client, written as one would be for Windows
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <objbase.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include "NapEnforcementClient.h"
+#include "nap_errors.h"
+#include "soh_print.h"
+
+/*
+ * Only the documented COM interfaces are used here, nothing private to this
+ * project (nap_errors and soh_print are plain helpers for the output), so
+ * the program shows that an EC written against the Windows SDK runs as is.
+ * The "network" is napresponder on 127.0.0.1: frames of a 2-byte
+ * big-endian length and the bytes.
+ */
+
+#define SAMPLE_QEC_ID 79857 /* 0x137F1, the SDK sample QEC */
+#define DEFAULT_SERVER_PORT 17870
+#define SAMPLE_MAX_SIZE 4000
+#define NETWORK_TIMEOUT_MS 10000
+
+struct options
+{
+    UINT32 id;
+    unsigned short server_port;
+};
+
+/* The EC's callback object: the agent asks it for the EC's connections. */
+struct sample_callback
+{
+    INapEnforcementClientCallback INapEnforcementClientCallback_iface;
+    LONG refcount;
+    CRITICAL_SECTION lock;
+    INapEnforcementClientConnection *connection; /* the one up connection, or NULL */
+};
+
+static inline struct sample_callback *impl_from_INapEnforcementClientCallback(INapEnforcementClientCallback *iface)
+{
+    return CONTAINING_RECORD(iface, struct sample_callback, INapEnforcementClientCallback_iface);
+}
+
+static HRESULT WINAPI callback_QueryInterface(INapEnforcementClientCallback *iface, REFIID riid, void **out)
+{
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapEnforcementClientCallback))
+    {
+        *out = iface;
+        INapEnforcementClientCallback_AddRef(iface);
+        return S_OK;
+    }
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI callback_AddRef(INapEnforcementClientCallback *iface)
+{
+    struct sample_callback *callback = impl_from_INapEnforcementClientCallback(iface);
+    return InterlockedIncrement(&callback->refcount);
+}
+
+static ULONG WINAPI callback_Release(INapEnforcementClientCallback *iface)
+{
+    struct sample_callback *callback = impl_from_INapEnforcementClientCallback(iface);
+    ULONG refcount = InterlockedDecrement(&callback->refcount);
+
+    if (!refcount)
+    {
+        if (callback->connection) INapEnforcementClientConnection_Release(callback->connection);
+        DeleteCriticalSection(&callback->lock);
+        free(callback);
+    }
+    return refcount;
+}
+
+static HRESULT WINAPI callback_NotifySoHChange(INapEnforcementClientCallback *iface)
+{
+    (void)iface;
+    /* A real EC would now redo GetSoHRequest and the exchange; the sample
+     * does one exchange only and just shows that the call arrived. */
+    printf("callback: NotifySoHChange\n");
+    return S_OK;
+}
+
+static HRESULT WINAPI callback_GetConnections(INapEnforcementClientCallback *iface, Connections **out)
+{
+    struct sample_callback *callback = impl_from_INapEnforcementClientCallback(iface);
+    Connections *list;
+
+    if (!out) return E_POINTER;
+    if (!(list = CoTaskMemAlloc(sizeof(*list)))) return E_OUTOFMEMORY;
+    list->count = 0;
+    list->connections = NULL;
+
+    EnterCriticalSection(&callback->lock);
+    if (callback->connection)
+    {
+        if (!(list->connections = CoTaskMemAlloc(sizeof(*list->connections))))
+        {
+            LeaveCriticalSection(&callback->lock);
+            CoTaskMemFree(list);
+            return E_OUTOFMEMORY;
+        }
+        /* The agent owns the array and one reference per element. */
+        list->connections[0] = callback->connection;
+        INapEnforcementClientConnection_AddRef(callback->connection);
+        list->count = 1;
+    }
+    LeaveCriticalSection(&callback->lock);
+
+    printf("callback: GetConnections (%u)\n", list->count);
+    *out = list;
+    return S_OK;
+}
+
+static INapEnforcementClientCallbackVtbl callback_vtbl =
+{
+    callback_QueryInterface,
+    callback_AddRef,
+    callback_Release,
+    callback_NotifySoHChange,
+    callback_GetConnections,
+};
+
+static struct sample_callback *create_callback(void)
+{
+    struct sample_callback *callback = calloc(1, sizeof(*callback));
+
+    if (!callback) return NULL;
+    callback->INapEnforcementClientCallback_iface.lpVtbl = &callback_vtbl;
+    callback->refcount = 1;
+    InitializeCriticalSection(&callback->lock);
+    return callback;
+}
+
+/* Pass NULL to say the connection is down. */
+static void callback_set_connection(struct sample_callback *callback, INapEnforcementClientConnection *connection)
+{
+    INapEnforcementClientConnection *old;
+
+    if (connection) INapEnforcementClientConnection_AddRef(connection);
+    EnterCriticalSection(&callback->lock);
+    old = callback->connection;
+    callback->connection = connection;
+    LeaveCriticalSection(&callback->lock);
+    if (old) INapEnforcementClientConnection_Release(old);
+}
+
+/* The network side: one request/response exchange with napresponder. */
+
+static BOOL send_all(SOCKET s, const BYTE *buf, int len)
+{
+    int sent;
+
+    while (len > 0)
+    {
+        if ((sent = send(s, (const char *)buf, len, 0)) <= 0) return FALSE;
+        buf += sent;
+        len -= sent;
+    }
+    return TRUE;
+}
+
+static BOOL recv_all(SOCKET s, BYTE *buf, int len)
+{
+    int got;
+
+    while (len > 0)
+    {
+        if ((got = recv(s, (char *)buf, len, 0)) <= 0) return FALSE;
+        buf += got;
+        len -= got;
+    }
+    return TRUE;
+}
+
+static SOCKET connect_to_server(unsigned short port)
+{
+    DWORD timeout = NETWORK_TIMEOUT_MS;
+    struct sockaddr_in addr;
+    SOCKET s;
+
+    if ((s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)) == INVALID_SOCKET) return s;
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&timeout, sizeof(timeout));
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, (const char *)&timeout, sizeof(timeout));
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, (struct sockaddr *)&addr, sizeof(addr)))
+    {
+        closesocket(s);
+        return INVALID_SOCKET;
+    }
+    return s;
+}
+
+/* Send the request, receive the response into reply (callee never allocates). */
+static HRESULT exchange_with_server(unsigned short port, const NetworkSoHRequest *request,
+                                    BYTE *reply, UINT16 cap, UINT16 *reply_len)
+{
+    BYTE header[2] = { (BYTE)(request->size >> 8), (BYTE)request->size };
+    HRESULT hr = S_OK;
+    WSADATA wsa;
+    SOCKET s;
+
+    if (WSAStartup(MAKEWORD(2, 2), &wsa)) return E_FAIL;
+    if ((s = connect_to_server(port)) == INVALID_SOCKET)
+    {
+        hr = HRESULT_FROM_WIN32(WSAGetLastError());
+        WSACleanup();
+        return hr;
+    }
+    if (!send_all(s, header, 2) || !send_all(s, request->data, request->size) || !recv_all(s, header, 2))
+        hr = HRESULT_FROM_WIN32(WSAGetLastError());
+    else if ((*reply_len = (UINT16)((header[0] << 8) | header[1])) > cap)
+        hr = HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    else if (!recv_all(s, reply, *reply_len))
+        hr = HRESULT_FROM_WIN32(WSAGetLastError());
+    closesocket(s);
+    WSACleanup();
+    if (hr == S_OK) return S_OK;
+    return FAILED(hr) ? hr : E_FAIL;
+}
+
+/* Output */
+
+static void print_guid(const char *label, const GUID *guid)
+{
+    printf("%s{%08lx-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x}\n", label, (unsigned long)guid->Data1,
+           guid->Data2, guid->Data3, guid->Data4[0], guid->Data4[1], guid->Data4[2], guid->Data4[3],
+           guid->Data4[4], guid->Data4[5], guid->Data4[6], guid->Data4[7]);
+}
+
+static const char *isolation_state_name(IsolationState state)
+{
+    switch (state)
+    {
+    case isolationStateNotRestricted: return "not restricted";
+    case isolationStateInProbation: return "in probation";
+    case isolationStateRestrictedAccess: return "restricted access";
+    default: return "invalid";
+    }
+}
+
+static const char *extended_state_name(ExtendedIsolationState state)
+{
+    switch (state)
+    {
+    case extendedIsolationStateNoData: return "no data";
+    case extendedIsolationStateTransition: return "transition";
+    case extendedIsolationStateInfected: return "infected";
+    case extendedIsolationStateUnknown: return "unknown";
+    default: return "invalid";
+    }
+}
+
+static void print_probation_end(const FILETIME *ft)
+{
+    SYSTEMTIME st;
+
+    if ((!ft->dwLowDateTime && !ft->dwHighDateTime)
+        || (ft->dwLowDateTime == 0xffffffff && ft->dwHighDateTime == 0xffffffff)
+        || !FileTimeToSystemTime(ft, &st))
+    {
+        printf("probation end: none\n");
+        return;
+    }
+    printf("probation end: %04u-%02u-%02u %02u:%02u:%02u UTC\n", st.wYear, st.wMonth, st.wDay,
+           st.wHour, st.wMinute, st.wSecond);
+}
+
+static void print_url(const CountedString *url)
+{
+    if (url->string && url->length) printf("failure URL: %.*ls\n", (int)url->length, url->string);
+    else printf("failure URL: none\n");
+}
+
+static void print_isolation(const IsolationInfo *info)
+{
+    printf("isolation state: %s\n", isolation_state_name(info->isolationState));
+    print_probation_end(&info->probEndTime);
+    print_url(&info->failureUrl);
+}
+
+static void print_isolation_ex(const IsolationInfoEx *info)
+{
+    printf("isolation state (ex): %s\n", isolation_state_name(info->isolationState));
+    printf("extended state: %d (%s)\n", info->extendedIsolationState,
+           extended_state_name(info->extendedIsolationState));
+    print_probation_end(&info->probEndTime);
+    print_url(&info->failureUrl);
+}
+
+static void print_shvs(SystemHealthEntityCount count, const SystemHealthEntityId *ids)
+{
+    SystemHealthEntityCount i;
+
+    printf("installed SHVs: %u", count);
+    for (i = 0; i < count; i++) printf("%s0x%08x", i ? ", " : " (", ids[i]);
+    printf("%s\n", count ? ")" : "");
+}
+
+/* The EC's session: what has to be undone, in reverse order, at the end. */
+
+struct session
+{
+    struct options opts;
+    BOOL com_initialized, bound, connection_up;
+    INapEnforcementClientBinding *binding;
+    struct sample_callback *callback;
+    INapEnforcementClientConnection *connection;
+};
+
+static BOOL check(HRESULT hr, const char *step)
+{
+    if (SUCCEEDED(hr)) return TRUE;
+    fprintf(stderr, "sample_ec: %s: 0x%08lx %s\n", step, (unsigned long)hr, nap_error_name(hr));
+    return FALSE;
+}
+
+static BOOL start_session(struct session *session)
+{
+    GUID connection_id;
+
+    if (!check(CoInitializeEx(NULL, COINIT_MULTITHREADED), "CoInitializeEx")) return FALSE;
+    session->com_initialized = TRUE;
+    if (!check(CoCreateInstance(&CLSID_NapEnforcementClientBinding, NULL, CLSCTX_INPROC_SERVER,
+                                &IID_INapEnforcementClientBinding, (void **)&session->binding),
+               "CoCreateInstance(NapEnforcementClientBinding)"))
+        return FALSE;
+    if (!(session->callback = create_callback())) return check(E_OUTOFMEMORY, "create callback");
+    if (!check(INapEnforcementClientBinding_Initialize(session->binding, session->opts.id,
+               &session->callback->INapEnforcementClientCallback_iface), "Initialize"))
+        return FALSE;
+    session->bound = TRUE;
+    printf("bound as enforcement client %u (0x%08x)\n", session->opts.id, session->opts.id);
+
+    if (!check(INapEnforcementClientBinding_CreateConnection(session->binding, &session->connection),
+               "CreateConnection"))
+        return FALSE;
+    if (!check(CoCreateGuid(&connection_id), "CoCreateGuid")) return FALSE;
+    if (!check(INapEnforcementClientConnection_SetConnectionId(session->connection, &connection_id),
+               "SetConnectionId"))
+        return FALSE;
+    if (!check(INapEnforcementClientConnection_SetMaxSize(session->connection, SAMPLE_MAX_SIZE), "SetMaxSize"))
+        return FALSE;
+    print_guid("connection id: ", &connection_id);
+    session->connection_up = TRUE;
+    callback_set_connection(session->callback, session->connection);
+    return TRUE;
+}
+
+/* Steps 5 and 6 of the EC sequence: get the SoH, send it, hand back the SoHR. */
+static BOOL exchange_soh(struct session *session)
+{
+    static BYTE reply[65535];
+    NetworkSoHRequest *request = NULL;
+    NetworkSoHResponse response;
+    BOOL retrigger = FALSE, ok;
+    UINT16 reply_len = 0;
+
+    if (!check(INapEnforcementClientBinding_GetSoHRequest(session->binding, session->connection, &retrigger),
+               "GetSoHRequest"))
+        return FALSE;
+    printf("retrigger hint: %s\n", retrigger ? "TRUE" : "FALSE");
+    if (!check(INapEnforcementClientConnection_GetSoHRequest(session->connection, &request),
+               "connection GetSoHRequest"))
+        return FALSE;
+    if (!request) return check(E_POINTER, "connection GetSoHRequest");
+
+    printf("SoH request, %u bytes:\n", request->size);
+    soh_print_hex(stdout, request->data, request->size);
+    soh_print_request(stdout, request->data, request->size);
+    ok = check(exchange_with_server(session->opts.server_port, request, reply, sizeof(reply), &reply_len),
+               "exchange with napresponder");
+    CoTaskMemFree(request->data);
+    CoTaskMemFree(request);
+    if (!ok) return FALSE;
+
+    printf("SoH response, %u bytes:\n", reply_len);
+    soh_print_hex(stdout, reply, reply_len);
+    if (reply_len) soh_print_response(stdout, reply, reply_len);
+    response.size = reply_len;
+    response.data = reply;
+    if (!check(INapEnforcementClientConnection_SetSoHResponse(session->connection, &response), "SetSoHResponse"))
+        return FALSE;
+    return check(INapEnforcementClientBinding_ProcessSoHResponse(session->binding, session->connection),
+                 "ProcessSoHResponse");
+}
+
+/* Read the access decision the agent put on the connection. */
+static BOOL show_decision(struct session *session)
+{
+    INapEnforcementClientConnection2 *connection2;
+    SystemHealthEntityId *shvs = NULL;
+    SystemHealthEntityCount shv_count = 0;
+    IsolationInfoEx *info_ex = NULL;
+    IsolationInfo *info = NULL;
+    HRESULT hr;
+
+    if (!check(INapEnforcementClientConnection_GetIsolationInfo(session->connection, &info), "GetIsolationInfo"))
+        return FALSE;
+    print_isolation(info);
+    CoTaskMemFree(info->failureUrl.string);
+    CoTaskMemFree(info);
+
+    if (!check(INapEnforcementClientConnection_QueryInterface(session->connection,
+               &IID_INapEnforcementClientConnection2, (void **)&connection2), "QueryInterface(Connection2)"))
+        return FALSE;
+    hr = INapEnforcementClientConnection2_GetIsolationInfoEx(connection2, &info_ex);
+    if (check(hr, "GetIsolationInfoEx"))
+    {
+        print_isolation_ex(info_ex);
+        CoTaskMemFree(info_ex->failureUrl.string);
+        CoTaskMemFree(info_ex);
+        hr = INapEnforcementClientConnection2_GetInstalledShvs(connection2, &shv_count, &shvs);
+        if (check(hr, "GetInstalledShvs")) print_shvs(shv_count, shvs);
+        CoTaskMemFree(shvs);
+    }
+    INapEnforcementClientConnection2_Release(connection2);
+    return SUCCEEDED(hr);
+}
+
+/* Steps 8 and 9: state-down the connection, unbind, release. */
+static BOOL end_session(struct session *session)
+{
+    BOOL ok = TRUE;
+
+    if (session->connection_up)
+    {
+        callback_set_connection(session->callback, NULL);
+        ok &= check(INapEnforcementClientBinding_NotifyConnectionStateDown(session->binding, session->connection),
+                    "NotifyConnectionStateDown");
+    }
+    if (session->connection) INapEnforcementClientConnection_Release(session->connection);
+    if (session->bound) ok &= check(INapEnforcementClientBinding_Uninitialize(session->binding), "Uninitialize");
+    if (session->binding) INapEnforcementClientBinding_Release(session->binding);
+    if (session->callback)
+        INapEnforcementClientCallback_Release(&session->callback->INapEnforcementClientCallback_iface);
+    if (session->com_initialized) CoUninitialize();
+    return ok;
+}
+
+static LONG WINAPI crash_handler(EXCEPTION_POINTERS *pointers)
+{
+    DWORD code = pointers->ExceptionRecord->ExceptionCode;
+
+    fprintf(stderr, "sample_ec: unhandled exception 0x%08lx at %p\n", (unsigned long)code,
+            pointers->ExceptionRecord->ExceptionAddress);
+    fflush(stderr);
+    TerminateProcess(GetCurrentProcess(), code ? code : 1);
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+static BOOL parse_u32(const WCHAR *text, UINT32 *value)
+{
+    unsigned long long number;
+    int base = 10;
+    WCHAR *end;
+
+    if (!text || !*text || *text == '-' || *text == '+') return FALSE;
+    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+    {
+        text += 2;
+        base = 16;
+    }
+    number = wcstoull(text, &end, base);
+    if (!*text || *end || number > 0xffffffffull) return FALSE;
+    *value = (UINT32)number;
+    return TRUE;
+}
+
+static BOOL parse_options(int argc, WCHAR **argv, struct options *opts)
+{
+    UINT32 port;
+    int i;
+
+    opts->id = SAMPLE_QEC_ID;
+    opts->server_port = DEFAULT_SERVER_PORT;
+    for (i = 1; i + 1 < argc; i += 2)
+    {
+        if (!wcscmp(argv[i], L"--id"))
+        {
+            if (!parse_u32(argv[i + 1], &opts->id)) return FALSE;
+        }
+        else if (!wcscmp(argv[i], L"--server-port"))
+        {
+            if (!parse_u32(argv[i + 1], &port) || !port || port > 65535) return FALSE;
+            opts->server_port = (unsigned short)port;
+        }
+        else return FALSE;
+    }
+    return i == argc;
+}
+
+int wmain(int argc, WCHAR **argv)
+{
+    struct session session;
+    BOOL ok;
+
+    SetUnhandledExceptionFilter(crash_handler);
+    setvbuf(stdout, NULL, _IONBF, 0);
+    memset(&session, 0, sizeof(session));
+    if (!parse_options(argc, argv, &session.opts))
+    {
+        fprintf(stderr, "usage: sample_ec [--id N] [--server-port N]\n");
+        return 2;
+    }
+    ok = start_session(&session) && exchange_soh(&session) && show_decision(&session);
+    ok &= end_session(&session);
+    return ok ? 0 : 1;
+}

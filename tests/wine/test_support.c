@@ -1,0 +1,213 @@
+/*
+ * Helpers every Wine test program shares: crash handling, agent control
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "test_support.h"
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+#include "napagent_rpc.h"
+#include "agent_endpoint.h"
+#include "rpc_guard.h"
+
+static LONG WINAPI crash_handler(EXCEPTION_POINTERS *pointers)
+{
+    DWORD code = pointers->ExceptionRecord->ExceptionCode;
+
+    fprintf(stderr, "test: unhandled exception 0x%08lx at %p\n", code,
+            pointers->ExceptionRecord->ExceptionAddress);
+    fflush(stderr);
+    TerminateProcess(GetCurrentProcess(), code ? code : 0xdead);
+    return EXCEPTION_CONTINUE_SEARCH;
+}
+
+void test_install_crash_handler(void)
+{
+    SetUnhandledExceptionFilter(crash_handler);
+    SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+    setvbuf(stdout, NULL, _IONBF, 0);
+}
+
+void test_bin_path(const WCHAR *file, WCHAR *path, DWORD size)
+{
+    WCHAR *slash;
+
+    GetModuleFileNameW(NULL, path, size);
+    slash = wcsrchr(path, '\\');
+    if (slash) slash[1] = 0;
+    wcsncat(path, file, size - wcslen(path) - 1);
+}
+
+static HANDLE start_program(const WCHAR *file, const WCHAR *args)
+{
+    WCHAR path[MAX_PATH], cmdline[2048];
+    STARTUPINFOW si = { .cb = sizeof(si) };
+    PROCESS_INFORMATION pi;
+
+    test_bin_path(file, path, MAX_PATH);
+    swprintf(cmdline, 2048, L"\"%ls\" %ls", path, args ? args : L"");
+    if (!CreateProcessW(path, cmdline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return NULL;
+    CloseHandle(pi.hThread);
+    return pi.hProcess;
+}
+
+int test_run_program(const WCHAR *file, const WCHAR *args, DWORD timeout_ms)
+{
+    HANDLE process = start_program(file, args);
+    DWORD code = (DWORD)-1;
+
+    if (!process) return -1;
+    if (WaitForSingleObject(process, timeout_ms) != WAIT_OBJECT_0)
+    {
+        TerminateProcess(process, 1);
+        CloseHandle(process);
+        return -1;
+    }
+    GetExitCodeProcess(process, &code);
+    CloseHandle(process);
+    return (int)code;
+}
+
+struct ping_call { RPC_BINDING_HANDLE binding; };
+
+static HRESULT ping_thunk(void *arg)
+{
+    struct ping_call *call = arg;
+    NAPAGENT_BLOB echo = { 0, NULL };
+    BYTE byte = 0;
+    HRESULT hr = NapAgentPing(call->binding, 1, &byte, &echo);
+
+    MIDL_user_free(echo.data);
+    return hr;
+}
+
+static BOOL agent_answers(void *unused)
+{
+    struct ping_call call;
+    HRESULT hr;
+
+    (void)unused;
+    if (agent_endpoint_bind(&call.binding) != RPC_S_OK) return FALSE;
+    hr = rpc_guarded_call(ping_thunk, &call, NULL);
+    RpcBindingFree(&call.binding);
+    return hr == S_OK;
+}
+
+BOOL test_wait_for(BOOL (*cond)(void *arg), void *arg, DWORD timeout_ms)
+{
+    DWORD start = GetTickCount();
+
+    for (;;)
+    {
+        if (cond(arg)) return TRUE;
+        if (GetTickCount() - start >= timeout_ms) return FALSE;
+        Sleep(5);
+    }
+}
+
+HANDLE test_start_agent(void)
+{
+    HANDLE agent = start_program(L"napagent.exe", L"--console");
+
+    if (!agent) return NULL;
+    if (!test_wait_for(agent_answers, NULL, 20000))
+    {
+        test_kill_agent(agent);
+        return NULL;
+    }
+    return agent;
+}
+
+void test_kill_agent(HANDLE agent)
+{
+    if (!agent) return;
+    TerminateProcess(agent, 9);
+    WaitForSingleObject(agent, 10000);
+    CloseHandle(agent);
+}
+
+int test_register_qagent(void)
+{
+    WCHAR path[MAX_PATH], args[MAX_PATH + 8];
+    STARTUPINFOW si = { .cb = sizeof(si) };
+    PROCESS_INFORMATION pi;
+    WCHAR cmdline[MAX_PATH * 2];
+    DWORD code = (DWORD)-1;
+
+    test_bin_path(L"qagent.dll", path, MAX_PATH);
+    swprintf(args, MAX_PATH + 8, L"/s \"%ls\"", path);
+    swprintf(cmdline, MAX_PATH * 2, L"regsvr32.exe %ls", args);
+    if (!CreateProcessW(NULL, cmdline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return -1;
+    CloseHandle(pi.hThread);
+    if (WaitForSingleObject(pi.hProcess, 30000) == WAIT_OBJECT_0) GetExitCodeProcess(pi.hProcess, &code);
+    CloseHandle(pi.hProcess);
+    return (int)code;
+}
+
+struct mgmt_call
+{
+    RPC_BINDING_HANDLE binding;
+    UINT32 id, value;
+    BOOL enabled;
+    int op;
+};
+
+enum { OP_REGISTER, OP_UNREGISTER, OP_ENABLE, OP_NOTIFY, OP_SETTING };
+
+static HRESULT mgmt_thunk(void *arg)
+{
+    struct mgmt_call *call = arg;
+    NAPAGENT_EC_INFO info;
+
+    switch (call->op)
+    {
+    case OP_REGISTER:
+        memset(&info, 0, sizeof(info));
+        info.id = call->id;
+        info.friendly_name = (WCHAR *)L"test enforcement client";
+        info.component_type = 1;
+        return NapAgentRegisterEc(call->binding, &info);
+    case OP_UNREGISTER: return NapAgentUnregisterEc(call->binding, call->id);
+    case OP_ENABLE:     return NapAgentSetEcEnabled(call->binding, call->id, call->enabled);
+    case OP_NOTIFY:     return NapAgentNotifySoHChange(call->binding);
+    case OP_SETTING:    return NapAgentSetSetting(call->binding, call->id, call->value);
+    }
+    return E_INVALIDARG;
+}
+
+static HRESULT mgmt(int op, UINT32 id, BOOL enabled, UINT32 value)
+{
+    struct mgmt_call call = { NULL, id, value, enabled, op };
+    HRESULT hr;
+
+    if (agent_endpoint_bind(&call.binding) != RPC_S_OK) return E_FAIL;
+    hr = rpc_guarded_call(mgmt_thunk, &call, NULL);
+    RpcBindingFree(&call.binding);
+    return hr;
+}
+
+HRESULT test_register_ec(UINT32 id, BOOL enabled)
+{
+    HRESULT hr = mgmt(OP_REGISTER, id, FALSE, 0);
+
+    if (FAILED(hr) && hr != (HRESULT)0x80270003 /* NAP_E_CONFLICTING_ID */) return hr;
+    return mgmt(OP_ENABLE, id, enabled, 0);
+}
+
+HRESULT test_unregister_ec(UINT32 id)
+{
+    return mgmt(OP_UNREGISTER, id, FALSE, 0);
+}
+
+HRESULT test_notify_soh_change(void)
+{
+    return mgmt(OP_NOTIFY, 0, FALSE, 0);
+}
+
+HRESULT test_set_retry_interval(UINT32 ms)
+{
+    return mgmt(OP_SETTING, NAPAGENT_SETTING_RETRY_INTERVAL_MS, FALSE, ms);
+}

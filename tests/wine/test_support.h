@@ -1,0 +1,48 @@
+/*
+ * Helpers every Wine test program shares
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef NAP_TEST_SUPPORT_H
+#define NAP_TEST_SUPPORT_H
+
+#include <windows.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+/* A crash anywhere outside a CMocka test body ends the process with the
+ * exception code, so that a crash can never pass as success under Wine. */
+void test_install_crash_handler(void);
+
+/* Full path of a file beside the running test program (build/bin). */
+void test_bin_path(const WCHAR *file, WCHAR *path, DWORD size);
+
+/* Run a program from build/bin with a command line; returns its exit code,
+ * or -1 if it could not be started or did not end within timeout_ms. */
+int test_run_program(const WCHAR *file, const WCHAR *args, DWORD timeout_ms);
+
+/* Start napagent.exe --console and wait (bounded) until it answers; NULL on failure. */
+HANDLE test_start_agent(void);
+/* Kill it (as `kill -9` would) and wait for the process to end. */
+void test_kill_agent(HANDLE agent);
+
+/* Register qagent.dll with regsvr32 /s; returns regsvr32's exit code. */
+int test_register_qagent(void);
+
+/* Make sure `id` is registered with the agent and enabled or disabled. */
+HRESULT test_register_ec(UINT32 id, BOOL enabled);
+HRESULT test_unregister_ec(UINT32 id);
+
+/* Ask the agent to send NotifySoHChange to every bound EC. */
+HRESULT test_notify_soh_change(void);
+HRESULT test_set_retry_interval(UINT32 ms);
+
+/* Poll `cond(arg)` every 5 ms until it is TRUE or timeout_ms passed. */
+BOOL test_wait_for(BOOL (*cond)(void *arg), void *arg, DWORD timeout_ms);
+
+#endif
