@@ -7,7 +7,9 @@
  */
 #include <windows.h>
 #include <rpc.h>
+#include <winsock2.h>
 #include "nap_errors.h"
+#include "nap_hresults.h"
 
 struct nap_error
 {
@@ -15,56 +17,62 @@ struct nap_error
     const char *text;
 };
 
-#define NAP_CODE(n) ((HRESULT)(0x80270000u | (n)))
+/* Windows 7 server-side codes that nap_hresults.h does not carry. */
+#define NAP_E_SHV_CONFIG_EXISTED   ((HRESULT)0x80270011)
+#define NAP_E_SHV_CONFIG_NOT_FOUND ((HRESULT)0x80270012)
+#define NAP_E_SHV_TIMEOUT          ((HRESULT)0x80270013)
 
-/* NAP codes as winerror.h names them (reference §12), then the generic codes
+#define NAP_ERROR(code, meaning) { code, #code " (" meaning ")" }
+#define WIN32_ERROR(code, meaning) { HRESULT_FROM_WIN32(code), #code " (" meaning ")" }
+
+/* The NAP codes with the meanings of reference §12, then the generic codes
  * the NAP APIs and the RPC/COM plumbing under them return. */
 static const struct nap_error nap_errors[] =
 {
-    { S_OK,                "S_OK (success)" },
-    { S_FALSE,             "S_FALSE (success, nothing done)" },
-    { NAP_CODE(0x01),      "NAP_E_INVALID_PACKET (SoH packet invalid)" },
-    { NAP_CODE(0x02),      "NAP_E_MISSING_SOH (an SoH is missing from the NAP packet)" },
-    { NAP_CODE(0x03),      "NAP_E_CONFLICTING_ID (id already registered)" },
-    { NAP_CODE(0x04),      "NAP_E_NO_CACHED_SOH (no cached SoH)" },
-    { NAP_CODE(0x05),      "NAP_E_STILL_BOUND (entity still bound)" },
-    { NAP_CODE(0x06),      "NAP_E_NOT_REGISTERED (entity not registered)" },
-    { NAP_CODE(0x07),      "NAP_E_NOT_INITIALIZED (entity not initialized)" },
-    { NAP_CODE(0x08),      "NAP_E_MISMATCHED_ID (correlation ids of request and response differ)" },
-    { NAP_CODE(0x09),      "NAP_E_NOT_PENDING (request is not pending)" },
-    { NAP_CODE(0x0a),      "NAP_E_ID_NOT_FOUND (component id not found)" },
-    { NAP_CODE(0x0b),      "NAP_E_MAXSIZE_TOO_SMALL (connection max size too small for the SoH)" },
-    { NAP_CODE(0x0c),      "NAP_E_SERVICE_NOT_RUNNING (the NapAgent is not running)" },
-    { (HRESULT)0x0027000d, "NAP_S_CERT_ALREADY_PRESENT (certificate already in store)" },
-    { NAP_CODE(0x0e),      "NAP_E_ENTITY_DISABLED (entity disabled in the NapAgent)" },
-    { NAP_CODE(0x0f),      "NAP_E_NETSH_GROUPPOLICY_ERROR (Group Policy not configured)" },
-    { NAP_CODE(0x10),      "NAP_E_TOO_MANY_CALLS (too many simultaneous calls)" },
-    { NAP_CODE(0x11),      "NAP_E_SHV_CONFIG_EXISTED (SHV configuration exists)" },
-    { NAP_CODE(0x12),      "NAP_E_SHV_CONFIG_NOT_FOUND (SHV configuration not found)" },
-    { NAP_CODE(0x13),      "NAP_E_SHV_TIMEOUT (SHV timed out)" },
-    { RPC_E_DISCONNECTED,  "RPC_E_DISCONNECTED (the NapAgent is not running)" },
-    { HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE),
-                           "RPC_S_SERVER_UNAVAILABLE (the NapAgent is not running)" },
-    { HRESULT_FROM_WIN32(RPC_S_CALL_FAILED),     "RPC_S_CALL_FAILED (the call to the NapAgent failed)" },
-    { HRESULT_FROM_WIN32(RPC_S_CALL_FAILED_DNE), "RPC_S_CALL_FAILED_DNE (the call to the NapAgent failed)" },
-    { HRESULT_FROM_WIN32(RPC_S_COMM_FAILURE),    "RPC_S_COMM_FAILURE (lost contact with the NapAgent)" },
-    { HRESULT_FROM_WIN32(RPC_S_INVALID_BINDING), "RPC_S_INVALID_BINDING (invalid binding to the NapAgent)" },
-    { HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED),
-                           "ERROR_ALREADY_INITIALIZED (this enforcer is already initialized)" },
-    { HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),  "ERROR_FILE_NOT_FOUND (not found)" },
-    { HRESULT_FROM_WIN32(ERROR_TIMEOUT),         "ERROR_TIMEOUT (the operation timed out)" },
-    { HRESULT_FROM_WIN32(WAIT_TIMEOUT),          "WAIT_TIMEOUT (the wait timed out)" },
-    { E_ACCESSDENIED,      "E_ACCESSDENIED (access denied)" },
-    { E_OUTOFMEMORY,       "E_OUTOFMEMORY (out of memory)" },
-    { E_INVALIDARG,        "E_INVALIDARG (invalid argument)" },
-    { E_POINTER,           "E_POINTER (invalid pointer)" },
-    { E_NOTIMPL,           "E_NOTIMPL (not implemented)" },
-    { E_NOINTERFACE,       "E_NOINTERFACE (interface not supported)" },
-    { E_UNEXPECTED,        "E_UNEXPECTED (unexpected failure)" },
-    { E_FAIL,              "E_FAIL (unspecified failure)" },
-    { REGDB_E_CLASSNOTREG, "REGDB_E_CLASSNOTREG (class not registered: is qagent.dll registered?)" },
-    { CO_E_NOTINITIALIZED, "CO_E_NOTINITIALIZED (CoInitialize has not been called)" },
-    { RPC_E_CHANGED_MODE,  "RPC_E_CHANGED_MODE (COM already initialized in another mode)" },
+    NAP_ERROR(S_OK, "success"),
+    NAP_ERROR(S_FALSE, "success, nothing done"),
+    NAP_ERROR(NAP_E_INVALID_PACKET, "SoH packet invalid"),
+    NAP_ERROR(NAP_E_MISSING_SOH, "an SoH is missing from the NAP packet"),
+    NAP_ERROR(NAP_E_CONFLICTING_ID, "id already registered"),
+    NAP_ERROR(NAP_E_NO_CACHED_SOH, "no cached SoH"),
+    NAP_ERROR(NAP_E_STILL_BOUND, "entity still bound"),
+    NAP_ERROR(NAP_E_NOT_REGISTERED, "entity not registered"),
+    NAP_ERROR(NAP_E_NOT_INITIALIZED, "entity not initialized"),
+    NAP_ERROR(NAP_E_MISMATCHED_ID, "correlation ids of request and response differ"),
+    NAP_ERROR(NAP_E_NOT_PENDING, "request is not pending"),
+    NAP_ERROR(NAP_E_ID_NOT_FOUND, "component id not found"),
+    NAP_ERROR(NAP_E_MAXSIZE_TOO_SMALL, "connection max size too small for the SoH"),
+    NAP_ERROR(NAP_E_SERVICE_NOT_RUNNING, "the NapAgent is not running"),
+    NAP_ERROR(NAP_S_CERT_ALREADY_PRESENT, "certificate already in store"),
+    NAP_ERROR(NAP_E_ENTITY_DISABLED, "entity disabled in the NapAgent"),
+    NAP_ERROR(NAP_E_NETSH_GROUPPOLICY_ERROR, "Group Policy not configured"),
+    NAP_ERROR(NAP_E_TOO_MANY_CALLS, "too many simultaneous calls"),
+    NAP_ERROR(NAP_E_SHV_CONFIG_EXISTED, "SHV configuration exists"),
+    NAP_ERROR(NAP_E_SHV_CONFIG_NOT_FOUND, "SHV configuration not found"),
+    NAP_ERROR(NAP_E_SHV_TIMEOUT, "SHV timed out"),
+    NAP_ERROR(RPC_E_DISCONNECTED, "the NapAgent is not running"),
+    WIN32_ERROR(RPC_S_SERVER_UNAVAILABLE, "the NapAgent is not running"),
+    WIN32_ERROR(RPC_S_CALL_FAILED, "the call to the NapAgent failed"),
+    WIN32_ERROR(RPC_S_CALL_FAILED_DNE, "the call to the NapAgent failed"),
+    WIN32_ERROR(RPC_S_COMM_FAILURE, "lost contact with the NapAgent"),
+    WIN32_ERROR(RPC_S_INVALID_BINDING, "invalid binding to the NapAgent"),
+    WIN32_ERROR(ERROR_ALREADY_INITIALIZED, "this enforcer is already initialized"),
+    WIN32_ERROR(ERROR_FILE_NOT_FOUND, "not found"),
+    WIN32_ERROR(ERROR_TIMEOUT, "the operation timed out"),
+    WIN32_ERROR(WAIT_TIMEOUT, "the wait timed out"),
+    WIN32_ERROR(WSAECONNREFUSED, "connection refused"),
+    WIN32_ERROR(WSAETIMEDOUT, "the network operation timed out"),
+    NAP_ERROR(E_ACCESSDENIED, "access denied"),
+    NAP_ERROR(E_OUTOFMEMORY, "out of memory"),
+    NAP_ERROR(E_INVALIDARG, "invalid argument"),
+    NAP_ERROR(E_POINTER, "invalid pointer"),
+    NAP_ERROR(E_NOTIMPL, "not implemented"),
+    NAP_ERROR(E_NOINTERFACE, "interface not supported"),
+    NAP_ERROR(E_UNEXPECTED, "unexpected failure"),
+    NAP_ERROR(E_FAIL, "unspecified failure"),
+    NAP_ERROR(REGDB_E_CLASSNOTREG, "class not registered: is qagent.dll registered?"),
+    NAP_ERROR(CO_E_NOTINITIALIZED, "CoInitialize has not been called"),
+    NAP_ERROR(RPC_E_CHANGED_MODE, "COM already initialized in another mode"),
 };
 
 const char *nap_error_name(HRESULT hr)
@@ -80,5 +88,5 @@ const char *nap_error_name(HRESULT hr)
 BOOL nap_error_agent_gone(HRESULT hr)
 {
     return hr == RPC_E_DISCONNECTED || hr == HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE)
-        || hr == NAP_CODE(0x0c);
+        || hr == NAP_E_SERVICE_NOT_RUNNING;
 }
