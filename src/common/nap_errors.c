@@ -17,10 +17,12 @@ struct nap_error
     const char *text;
 };
 
-/* Windows 7 server-side codes that nap_hresults.h does not carry. */
+/* Windows 7 server-side codes: winerror.h has them, nap_hresults.h does not. */
+#ifndef NAP_E_SHV_CONFIG_EXISTED
 #define NAP_E_SHV_CONFIG_EXISTED   ((HRESULT)0x80270011)
 #define NAP_E_SHV_CONFIG_NOT_FOUND ((HRESULT)0x80270012)
 #define NAP_E_SHV_TIMEOUT          ((HRESULT)0x80270013)
+#endif
 
 #define NAP_ERROR(code, meaning) { code, #code " (" meaning ")" }
 #define WIN32_ERROR(code, meaning) { HRESULT_FROM_WIN32(code), #code " (" meaning ")" }

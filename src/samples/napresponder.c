@@ -210,7 +210,7 @@ static void print_decision(const struct soh_request *req, enum policy policy, si
     char correlation[SOH_CORRELATION_TEXT_SIZE];
 
     soh_correlation_format(&req->correlation, correlation, sizeof(correlation));
-    printf("napresponder: request %u bytes from \"%s\" (%u SHA entries, correlation %s): policy %s -> %s, "
+    printf("napresponder: request %u bytes from \"%s\" (report entries: %u, correlation %s): policy %s -> %s, "
            "response %u bytes\n", (unsigned int)in, req->machine.name, req->entry_count, correlation,
            policy_name(policy),
            policy == POLICY_ALLOW ? "not restricted" :

@@ -34,6 +34,7 @@ struct options
 {
     UINT32 id;
     unsigned short server_port;
+    UINT32 hold_ms; /* keep the connection up this long, for napctl connections/notify */
 };
 
 /* The EC's callback object: the agent asks it for the EC's connections. */
@@ -204,6 +205,14 @@ static SOCKET connect_to_server(unsigned short port)
     return s;
 }
 
+/* What a failed send/recv left in WSAGetLastError; a peer that closed
+ * early leaves 0, which must not read as success. */
+static HRESULT network_error(void)
+{
+    int error = WSAGetLastError();
+    return HRESULT_FROM_WIN32(error ? error : ERROR_CONNECTION_ABORTED);
+}
+
 /* Send the request, receive the response into reply (callee never allocates). */
 static HRESULT exchange_with_server(unsigned short port, const NetworkSoHRequest *request,
                                     BYTE *reply, UINT16 cap, UINT16 *reply_len)
@@ -216,20 +225,19 @@ static HRESULT exchange_with_server(unsigned short port, const NetworkSoHRequest
     if (WSAStartup(MAKEWORD(2, 2), &wsa)) return E_FAIL;
     if ((s = connect_to_server(port)) == INVALID_SOCKET)
     {
-        hr = HRESULT_FROM_WIN32(WSAGetLastError());
+        hr = network_error();
         WSACleanup();
         return hr;
     }
     if (!send_all(s, header, 2) || !send_all(s, request->data, request->size) || !recv_all(s, header, 2))
-        hr = HRESULT_FROM_WIN32(WSAGetLastError());
+        hr = network_error();
     else if ((*reply_len = (UINT16)((header[0] << 8) | header[1])) > cap)
         hr = HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
     else if (!recv_all(s, reply, *reply_len))
-        hr = HRESULT_FROM_WIN32(WSAGetLastError());
+        hr = network_error();
     closesocket(s);
     WSACleanup();
-    if (hr == S_OK) return S_OK;
-    return FAILED(hr) ? hr : E_FAIL;
+    return hr;
 }
 
 /* Output */
@@ -487,11 +495,16 @@ static BOOL parse_options(int argc, WCHAR **argv, struct options *opts)
 
     opts->id = SAMPLE_QEC_ID;
     opts->server_port = DEFAULT_SERVER_PORT;
+    opts->hold_ms = 0;
     for (i = 1; i + 1 < argc; i += 2)
     {
         if (!wcscmp(argv[i], L"--id"))
         {
             if (!parse_u32(argv[i + 1], &opts->id)) return FALSE;
+        }
+        else if (!wcscmp(argv[i], L"--hold"))
+        {
+            if (!parse_u32(argv[i + 1], &opts->hold_ms)) return FALSE;
         }
         else if (!wcscmp(argv[i], L"--server-port"))
         {
@@ -513,10 +526,15 @@ int wmain(int argc, WCHAR **argv)
     memset(&session, 0, sizeof(session));
     if (!parse_options(argc, argv, &session.opts))
     {
-        fprintf(stderr, "usage: sample_ec [--id N] [--server-port N]\n");
+        fprintf(stderr, "usage: sample_ec [--id N] [--server-port N] [--hold ms]\n");
         return 2;
     }
     ok = start_session(&session) && exchange_soh(&session) && show_decision(&session);
+    if (ok && session.opts.hold_ms)
+    {
+        printf("holding the connection up for %u ms\n", session.opts.hold_ms);
+        Sleep(session.opts.hold_ms);
+    }
     ok &= end_session(&session);
     return ok ? 0 : 1;
 }

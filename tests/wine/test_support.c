@@ -110,7 +110,13 @@ BOOL test_wait_for(BOOL (*cond)(void *arg), void *arg, DWORD timeout_ms)
 
 HANDLE test_start_agent(void)
 {
-    HANDLE agent = start_program(L"napagent.exe", L"--console");
+    WCHAR log[MAX_PATH], args[MAX_PATH + 32];
+    HANDLE agent;
+
+    /* The agent's log goes beside the binaries, not into the test's output. */
+    test_bin_path(L"napagent-test.log", log, MAX_PATH);
+    swprintf(args, ARRAYSIZE(args), L"--console --log \"%ls\"", log);
+    agent = start_program(L"napagent.exe", args);
 
     if (!agent) return NULL;
     if (!test_wait_for(agent_answers, NULL, 20000))
@@ -153,9 +159,12 @@ struct mgmt_call
     UINT32 id, value;
     BOOL enabled;
     int op;
+    NAPAGENT_STATE *state;
+    UINT32 count;
+    NAPAGENT_CONNECTION_FACTS *facts;
 };
 
-enum { OP_REGISTER, OP_UNREGISTER, OP_ENABLE, OP_NOTIFY, OP_SETTING };
+enum { OP_REGISTER, OP_UNREGISTER, OP_ENABLE, OP_NOTIFY, OP_SETTING, OP_STATE, OP_QUERY };
 
 static HRESULT mgmt_thunk(void *arg)
 {
@@ -174,18 +183,48 @@ static HRESULT mgmt_thunk(void *arg)
     case OP_ENABLE:     return NapAgentSetEcEnabled(call->binding, call->id, call->enabled);
     case OP_NOTIFY:     return NapAgentNotifySoHChange(call->binding);
     case OP_SETTING:    return NapAgentSetSetting(call->binding, call->id, call->value);
+    case OP_STATE:      return NapAgentGetState(call->binding, call->state);
+    case OP_QUERY:      return NapAgentQueryConnections(call->binding, call->id, 5000, &call->count, &call->facts);
     }
     return E_INVALIDARG;
 }
 
-static HRESULT mgmt(int op, UINT32 id, BOOL enabled, UINT32 value)
+static HRESULT run_mgmt(struct mgmt_call *call)
 {
-    struct mgmt_call call = { NULL, id, value, enabled, op };
     HRESULT hr;
 
-    if (agent_endpoint_bind(&call.binding) != RPC_S_OK) return E_FAIL;
-    hr = rpc_guarded_call(mgmt_thunk, &call, NULL);
-    RpcBindingFree(&call.binding);
+    if (agent_endpoint_bind(&call->binding) != RPC_S_OK) return E_FAIL;
+    hr = rpc_guarded_call(mgmt_thunk, call, NULL);
+    RpcBindingFree(&call->binding);
+    return hr;
+}
+
+static HRESULT mgmt(int op, UINT32 id, BOOL enabled, UINT32 value)
+{
+    struct mgmt_call call = { .id = id, .value = value, .enabled = enabled, .op = op };
+
+    return run_mgmt(&call);
+}
+
+HRESULT test_get_state(NAPAGENT_STATE *state)
+{
+    struct mgmt_call call = { .op = OP_STATE, .state = state };
+
+    return run_mgmt(&call);
+}
+
+HRESULT test_query_connections(UINT32 id, UINT32 *count, GUID *first_id, UINT32 *first_max_size)
+{
+    struct mgmt_call call = { .op = OP_QUERY, .id = id };
+    HRESULT hr = run_mgmt(&call);
+
+    *count = call.count;
+    if (SUCCEEDED(hr) && call.count)
+    {
+        *first_id = call.facts[0].connection_id;
+        *first_max_size = call.facts[0].max_size;
+    }
+    MIDL_user_free(call.facts);
     return hr;
 }
 

@@ -42,6 +42,13 @@ HRESULT test_unregister_ec(UINT32 id);
 HRESULT test_notify_soh_change(void);
 HRESULT test_set_retry_interval(UINT32 ms);
 
+/* The agent's counters (NapAgentGetState). */
+struct _NAPAGENT_STATE;
+HRESULT test_get_state(struct _NAPAGENT_STATE *state);
+/* Ask the agent to fetch EC `id`'s connections (GetConnections) and return how
+ * many it answered; *first_id receives the first connection's id. */
+HRESULT test_query_connections(UINT32 id, UINT32 *count, GUID *first_id, UINT32 *first_max_size);
+
 /* Poll `cond(arg)` every 5 ms until it is TRUE or timeout_ms passed. */
 BOOL test_wait_for(BOOL (*cond)(void *arg), void *arg, DWORD timeout_ms);
 
