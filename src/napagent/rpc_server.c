@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "agent_private.h"
+#include <rpcdcep.h>
 #include "agent_endpoint.h"
 
 RPC_STATUS agent_rpc_start(void)
@@ -48,12 +49,19 @@ HRESULT __cdecl NapAgentEcBind(handle_t binding, UINT32 ec_id, UINT32 process_id
                                NAPAGENT_EC_HANDLE *ec)
 {
     struct session *session;
+    unsigned long pid;
     HRESULT hr;
 
-    (void)binding;
     *ec = NULL;
     *cookie = 0;
-    hr = sessions_bind(ec_id, process_id, cookie, &session);
+    /* Trust the transport over the caller's word for who is calling. */
+    (void)binding; /* passing it to Wine's I_RpcBindingInqLocalClientPID faults; NULL means this call */
+    if (I_RpcBindingInqLocalClientPID(NULL, &pid) != RPC_S_OK)
+    {
+        agent_log("cannot ask the transport for the caller's pid; it says %u", process_id);
+        pid = process_id;
+    }
+    hr = sessions_bind(ec_id, pid, cookie, &session);
     if (SUCCEEDED(hr)) *ec = session;
     return hr;
 }

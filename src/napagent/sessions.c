@@ -32,6 +32,8 @@ struct session
     UINT32 ec_id;
     DWORD pid;
     UINT64 cookie;
+    HANDLE process;                   /* the client's, to notice its death at once */
+    HANDLE process_wait;
     CONDITION_VARIABLE event_cv;
     BOOL pending_soh_change;
     BOOL pending_get_connections;
@@ -59,7 +61,9 @@ void sessions_init(void)
 
 static void session_release(struct session *session)
 {
-    if (!InterlockedDecrement(&session->refs)) HeapFree(GetProcessHeap(), 0, session);
+    if (InterlockedDecrement(&session->refs)) return;
+    if (session->process) CloseHandle(session->process);
+    HeapFree(GetProcessHeap(), 0, session);
 }
 
 /* Caller holds sessions_cs. */
@@ -113,6 +117,36 @@ static UINT64 new_cookie(void)
     return cookie;
 }
 
+/* The client process ended.  Its context handle's rundown would free the slot
+ * too, but only after the client's long poll times out (Wine runs the rundown
+ * once no call is in flight), so the agent watches the process itself. */
+static void CALLBACK client_process_ended(void *context, BOOLEAN timed_out)
+{
+    struct session *session = context;
+
+    (void)timed_out;
+    EnterCriticalSection(&sessions_cs);
+    if (!session->closed) agent_log("EC %u: client process %lu ended", session->ec_id, session->pid);
+    session_close(session);
+    LeaveCriticalSection(&sessions_cs);
+}
+
+static void watch_client_process(struct session *session)
+{
+    session->process = OpenProcess(SYNCHRONIZE, FALSE, session->pid);
+    if (!session->process) return;
+    if (!RegisterWaitForSingleObject(&session->process_wait, session->process, client_process_ended, session,
+                                     INFINITE, WT_EXECUTEONLYONCE))
+        session->process_wait = NULL;
+}
+
+/* Blocks until a running client_process_ended has returned; call without sessions_cs. */
+static void unwatch_client_process(struct session *session)
+{
+    if (session->process_wait) UnregisterWaitEx(session->process_wait, INVALID_HANDLE_VALUE);
+    session->process_wait = NULL;
+}
+
 HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 *cookie, struct session **out)
 {
     struct ec_registration *registration;
@@ -143,6 +177,7 @@ HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 *cookie, struct session **
         session->pid = pid;
         session->cookie = new_cookie();
         InitializeConditionVariable(&session->event_cv);
+        watch_client_process(session);
         sessions[slot] = session;
         *cookie = session->cookie;
         *out = session;
@@ -157,6 +192,7 @@ void sessions_unbind(struct session *session)
     EnterCriticalSection(&sessions_cs);
     session_close(session);
     LeaveCriticalSection(&sessions_cs);
+    unwatch_client_process(session);
     session_release(session);
 }
 

@@ -135,22 +135,26 @@ void test_kill_agent(HANDLE agent)
     CloseHandle(agent);
 }
 
-int test_register_qagent(void)
+int test_regsvr32(const WCHAR *options)
 {
-    WCHAR path[MAX_PATH], args[MAX_PATH + 8];
+    WCHAR path[MAX_PATH], cmdline[MAX_PATH * 2];
     STARTUPINFOW si = { .cb = sizeof(si) };
     PROCESS_INFORMATION pi;
-    WCHAR cmdline[MAX_PATH * 2];
     DWORD code = (DWORD)-1;
 
     test_bin_path(L"qagent.dll", path, MAX_PATH);
-    swprintf(args, MAX_PATH + 8, L"/s \"%ls\"", path);
-    swprintf(cmdline, MAX_PATH * 2, L"regsvr32.exe %ls", args);
+    swprintf(cmdline, ARRAYSIZE(cmdline), L"regsvr32.exe %ls \"%ls\"", options, path);
     if (!CreateProcessW(NULL, cmdline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return -1;
     CloseHandle(pi.hThread);
     if (WaitForSingleObject(pi.hProcess, 30000) == WAIT_OBJECT_0) GetExitCodeProcess(pi.hProcess, &code);
+    else TerminateProcess(pi.hProcess, 1);
     CloseHandle(pi.hProcess);
     return (int)code;
+}
+
+int test_register_qagent(void)
+{
+    return test_regsvr32(L"/s");
 }
 
 struct mgmt_call

@@ -1,0 +1,83 @@
+/*
+ * ABI fingerprint table of mingw-w64's shipped naptypes.h / napenforcementclient.h
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* Everything the NAP headers import comes first, before <initguid.h>, so
+ * that only the NAP GUIDs are defined in this file, not every COM IID. */
+#include <windows.h>
+#include <rpc.h>
+#include <rpcndr.h>
+#include <ole2.h>
+#include <unknwn.h>
+#include <oaidl.h>
+#include <ocidl.h>
+#include <stddef.h>
+
+/* Our napclient library defines IID_INapEnforcementClient* and
+ * CLSID_NapEnforcementClientBinding; mingw's copies get other names so that
+ * both can live in one program. */
+#define IID_INapEnforcementClientBinding mingw_IID_INapEnforcementClientBinding
+#define IID_INapEnforcementClientCallback mingw_IID_INapEnforcementClientCallback
+#define IID_INapEnforcementClientConnection mingw_IID_INapEnforcementClientConnection
+#define IID_INapEnforcementClientConnection2 mingw_IID_INapEnforcementClientConnection2
+#define CLSID_NapEnforcementClientBinding mingw_CLSID_NapEnforcementClientBinding
+
+#include <initguid.h>
+#include <naptypes.h>
+#include <napenforcementclient.h>
+
+#include "abi_table.h"
+
+/* mingw's napenforcementclient.h only declares the CLSID
+ * (EXTERN_C const CLSID CLSID_NapEnforcementClientBinding;) and mingw-w64's
+ * libuuid does not define it either.  This literal is the expected value from
+ * /work/shared/docs/nap-reference.md section 1.1 (FSDK napclsids00000003.c),
+ * not a value read from mingw-w64. */
+const CLSID mingw_CLSID_NapEnforcementClientBinding =
+    { 0x9443b89b, 0x6564, 0x496a, { 0xb1, 0x9c, 0x6c, 0x6d, 0x22, 0x70, 0x90, 0x45 } };
+
+#define ABI_SIZE(t) { "sizeof(" #t ")", sizeof(t) },
+#define ABI_FIELD(t, f) \
+    { "offsetof(" #t ", " #f ")", offsetof(t, f) }, \
+    { "sizeof(" #t "." #f ")", sizeof(((t *)0)->f) },
+#define ABI_SLOT(i, m) { "slot(" #i "::" #m ")", offsetof(i##Vtbl, m) },
+#define ABI_VALUE(n) { #n, (size_t)(n) }, { "type(" #n ")", ABI_TYPE_CODE(n) },
+#define ABI_GUID(n)
+
+static const struct abi_entry mingw_table[] =
+{
+#include "abi_entries.h"
+};
+
+#undef ABI_SIZE
+#undef ABI_FIELD
+#undef ABI_SLOT
+#undef ABI_VALUE
+#undef ABI_GUID
+
+#define ABI_SIZE(t)
+#define ABI_FIELD(t, f)
+#define ABI_SLOT(i, m)
+#define ABI_VALUE(n)
+#define ABI_GUID(n) { #n, &n },
+
+static const struct abi_guid mingw_guids[] =
+{
+#include "abi_entries.h"
+};
+
+const struct abi_entry *abi_mingw_table(size_t *count)
+{
+    *count = ARRAYSIZE(mingw_table);
+    return mingw_table;
+}
+
+const struct abi_guid *abi_mingw_guids(size_t *count)
+{
+    *count = ARRAYSIZE(mingw_guids);
+    return mingw_guids;
+}
