@@ -11,7 +11,7 @@ build=${NAP_BUILD_DIR:-$top/build}
 deps=$build/_deps
 
 packages=(mingw-w64 mingw-w64-tools wine wine64 libwine-dev cmake ninja-build dpkg-dev
-          libcmocka-dev clang libclang-rt-14-dev xz-utils)
+          libcmocka-dev pkg-config clang libclang-rt-14-dev xz-utils)
 
 missing=()
 for p in "${packages[@]}"; do
