@@ -78,6 +78,11 @@ void sessions_get_state(NAPAGENT_STATE *state);
 /* TRUE if ec_id is bound; *connections receives how many connections it has. */
 BOOL sessions_ec_bound(UINT32 ec_id, UINT32 *connections);
 
+/* policy.c: Group Policy's ClientConfig values, cached until the key changes. */
+void policy_init(void);
+/* BackwardCompatible: 1 = no mode sub-header, 2 (the default) = with it. */
+BOOL policy_mode_header(void);
+
 /* soh_exchange.c: the wire side of one exchange, on top of the codec. */
 struct connection_decision
 {

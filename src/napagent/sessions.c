@@ -280,8 +280,7 @@ HRESULT sessions_get_soh_request(struct session *session, const NAPAGENT_CONNECT
         /* The EC owns the change now: no retry after this point. */
         session->change_outstanding = FALSE;
         session->retry_due = 0;
-        if (connection->outstanding)
-            agent_log("EC %u: request on a connection with one outstanding: the old one is orphaned", session->ec_id);
+        /* A request still outstanding is orphaned here (SHAs hear of it once they exist). */
         connection->max_size = facts->max_size;
         correlation->conn_id = facts->connection_id;
         correlation->time_stamp = next_timestamp();

@@ -50,23 +50,13 @@ static void read_machine_name(void)
 
 void exchange_init(void)
 {
+    policy_init();
     read_os_version();
     read_processor();
     read_machine_name();
     agent_log("machine %s: Windows %u.%u.%u SP %u.%u, arch %u, product type %u", machine.name,
               machine.os_major, machine.os_minor, machine.os_build, machine.sp_major, machine.sp_minor,
               machine.arch, machine.product_type);
-}
-
-/* Group Policy's BackwardCompatible: 1 = no mode sub-header, 2 (our default) = with it. */
-static BOOL policy_wants_mode_header(void)
-{
-    DWORD value = 2, size = sizeof(value);
-
-    if (RegGetValueW(HKEY_LOCAL_MACHINE, L"Software\\Policies\\Microsoft\\NetworkAccessProtection\\ClientConfig",
-                     L"BackwardCompatible", RRF_RT_REG_DWORD, NULL, &value, &size))
-        return TRUE;
-    return value != 1;
 }
 
 static void to_soh_correlation(const NAPAGENT_CORRELATION *from, struct soh_correlation *to)
@@ -92,7 +82,7 @@ HRESULT exchange_build_request(const NAPAGENT_CORRELATION *correlation, const st
 
     *size = 0;
     if (!(request = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*request)))) return E_OUTOFMEMORY;
-    request->with_mode_header = policy_wants_mode_header();
+    request->with_mode_header = policy_mode_header();
     to_soh_correlation(correlation, &request->correlation);
     request->machine = machine;
     /* The SSoH reports the state this connection is in now. */

@@ -7,6 +7,7 @@
  */
 #include "test_support.h"
 #include <string.h>
+#include <wchar.h>
 #include "NapEnforcementClient.h"
 #include "napagent_rpc.h"
 #include "nap_hresults.h"
@@ -567,6 +568,90 @@ static void test_callback_says_gone(void **state)
     assert_int_equal(callback_sink_refs(&sink), 1);
 }
 
+#define CLIENT_CONFIG L"Software\\Policies\\Microsoft\\NetworkAccessProtection\\ClientConfig"
+
+/* What an administrator's Group Policy writes; the agent only reads it. */
+static void set_policy(const WCHAR *subkey, const WCHAR *name, const DWORD *value)
+{
+    HKEY key;
+
+    assert_int_equal(RegCreateKeyExW(HKEY_LOCAL_MACHINE, subkey, 0, NULL, 0, KEY_WRITE, NULL, &key, NULL), 0);
+    if (value) assert_int_equal(RegSetValueExW(key, name, 0, REG_DWORD, (const BYTE *)value, sizeof(*value)), 0);
+    else RegDeleteValueW(key, name);
+    RegCloseKey(key);
+}
+
+static void test_policy_backward_compatible(void **state)
+{
+    struct callback_sink sink;
+    INapEnforcementClientBinding *binding = bound_binding(&sink, EC_ID);
+    INapEnforcementClientConnection *connection = new_connection(binding);
+    static const DWORD without_header = 1, with_header = 2;
+    struct soh_request request;
+    BYTE bytes[4000];
+    UINT16 size;
+    BOOL retrigger;
+
+    (void)state;
+    /* BackwardCompatible = 1: SSoH + report entries, no mode sub-header; noticed at once. */
+    set_policy(CLIENT_CONFIG, L"BackwardCompatible", &without_header);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+    read_request(connection, &request, bytes, &size);
+    assert_false(request.with_mode_header);
+    assert_int_equal(bytes[9], 1); /* inner type */
+    /* A server that answers without any correlation id is taken at its word. */
+    {
+        struct soh_response response;
+        NetworkSoHResponse soh;
+        BYTE answer_bytes[4000];
+        size_t answer_size;
+
+        memset(&response, 0, sizeof(response));
+        response.quarantine.state = isolationStateNotRestricted;
+        response.quarantine.prob_time = SOH_PROB_TIME_NONE;
+        assert_int_equal(soh_encode_response(&response, answer_bytes, sizeof(answer_bytes), &answer_size), SOH_OK);
+        soh.size = (UINT16)answer_size;
+        soh.data = answer_bytes;
+        assert_int_equal(INapEnforcementClientConnection_SetSoHResponse(connection, &soh), S_OK);
+        assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(binding, connection), S_OK);
+    }
+    set_policy(CLIENT_CONFIG, L"BackwardCompatible", &with_header);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+    read_request(connection, &request, bytes, &size);
+    assert_true(request.with_mode_header);
+    set_policy(CLIENT_CONFIG, L"BackwardCompatible", NULL);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+    read_request(connection, &request, bytes, &size);
+    assert_true(request.with_mode_header);
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    release_binding(binding);
+}
+
+static void test_policy_overrides_enabled(void **state)
+{
+    INapEnforcementClientBinding *binding = create_binding();
+    struct callback_sink sink;
+    INapEnforcementClientCallback *callback = &sink.INapEnforcementClientCallback_iface;
+    static const DWORD off = 0, on = 1;
+    WCHAR enabled_key[128], disabled_key[128];
+
+    (void)state;
+    callback_sink_init(&sink);
+    swprintf(enabled_key, ARRAYSIZE(enabled_key), CLIENT_CONFIG L"\\Qecs\\%u", EC_ID);
+    swprintf(disabled_key, ARRAYSIZE(disabled_key), CLIENT_CONFIG L"\\Qecs\\%u", EC_ID_DISABLED);
+    /* Policy beats the local setting both ways, without restarting the agent. */
+    set_policy(enabled_key, L"Enabled", &off);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID, callback), NAP_E_ENTITY_DISABLED);
+    set_policy(disabled_key, L"Enabled", &on);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID_DISABLED, callback), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    set_policy(enabled_key, L"Enabled", NULL);
+    set_policy(disabled_key, L"Enabled", NULL);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID_DISABLED, callback), NAP_E_ENTITY_DISABLED);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID, callback), S_OK);
+    release_binding(binding);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
@@ -586,6 +671,8 @@ int main(void)
         cmocka_unit_test(test_release_inside_callback),
         cmocka_unit_test(test_release_without_uninitialize),
         cmocka_unit_test(test_callback_says_gone),
+        cmocka_unit_test(test_policy_backward_compatible),
+        cmocka_unit_test(test_policy_overrides_enabled),
     };
     int failures;
 
