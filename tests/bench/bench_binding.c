@@ -98,7 +98,6 @@ struct bench
     NAPAGENT_CONNECTION_FACTS raw_facts;
     BYTE request[maxNetworkSoHSize];     /* the request the binding got first */
     UINT16 request_size;
-    HANDLE log_probe;                    /* stand-in for the agent's log file */
 };
 
 static HRESULT op_binding(struct bench *bench)
@@ -174,19 +173,7 @@ static HRESULT op_connection(struct bench *bench)
     return INapEnforcementClientConnection_SetFlags(connection, freshSoHRequest);
 }
 
-/* The agent's per-request work, replayed in this process (same wineserver):
- * exchange_build_request reads this Group Policy value on every request. */
-static HRESULT op_policy_read(struct bench *bench)
-{
-    DWORD value = 2, size = sizeof(value);
-
-    (void)bench;
-    RegGetValueW(HKEY_LOCAL_MACHINE, L"Software\\Policies\\Microsoft\\NetworkAccessProtection\\ClientConfig",
-                 L"BackwardCompatible", RRF_RT_REG_DWORD, NULL, &value, &size);
-    return S_OK;
-}
-
-/* exchange_build_request without the registry read: HeapAlloc, encode, HeapFree. */
+/* The agent's per-request work in exchange_build_request: HeapAlloc, encode, HeapFree. */
 static HRESULT op_encode(struct bench *bench)
 {
     struct soh_request *request = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*request));
@@ -210,24 +197,6 @@ static HRESULT op_encode(struct bench *bench)
     HeapFree(GetProcessHeap(), 0, request);
     MIDL_user_free(out);
     return hr;
-}
-
-/* The agent logs "request on a connection with one outstanding" when a
- * connection asks again before answering; replay agent_log's work. */
-static HRESULT op_log_line(struct bench *bench)
-{
-    char line[256];
-    SYSTEMTIME now;
-    DWORD written;
-    int len;
-
-    GetLocalTime(&now);
-    len = snprintf(line, sizeof(line), "%04u-%02u-%02u %02u:%02u:%02u.%03u [%lu %lu] "
-                   "EC %u: request on a connection with one outstanding: the old one is orphaned\r\n",
-                   now.wYear, now.wMonth, now.wDay, now.wHour, now.wMinute, now.wSecond, now.wMilliseconds,
-                   GetCurrentProcessId(), GetCurrentThreadId(), BENCH_EC_ID);
-    if (!WriteFile(bench->log_probe, line, (DWORD)len, &written, NULL)) return HRESULT_FROM_WIN32(GetLastError());
-    return S_OK;
 }
 
 typedef HRESULT (*bench_op)(struct bench *bench);
@@ -304,12 +273,11 @@ int main(int argc, char **argv)
 {
     struct bench *bench = NULL;
     struct callback_sink sink;
-    struct series s_binding = { 0 }, s_ping = { 0 }, s_raw = { 0 }, s_conn = { 0 }, s_policy = { 0 },
-                  s_encode = { 0 }, s_log = { 0 };
+    struct series s_binding = { 0 }, s_ping = { 0 }, s_raw = { 0 }, s_conn = { 0 },
+                  s_encode = { 0 };
     struct summary binding_sum, ping_sum, raw_sum;
     HANDLE agent = NULL;
     size_t calls = 250, rounds = 20, warmup = 200, total, r, k;
-    WCHAR probe_path[MAX_PATH];
     char note[96];
     BOOL initialized = FALSE, com = FALSE, ok = FALSE;
     GUID id;
@@ -330,14 +298,11 @@ int main(int argc, char **argv)
     QueryPerformanceFrequency(&qpc_frequency);
     memset(&sink, 0, sizeof(sink));
     if (!(bench = calloc(1, sizeof(*bench)))) return 1;
-    bench->log_probe = INVALID_HANDLE_VALUE;
     if (!series_init(&s_binding, "GetSoHRequest (binding)", total)
         || !series_init(&s_ping, "NapAgentPing (bare RPC)", total)
         || !series_init(&s_raw, "NapAgentEcGetSoHRequest (raw session)", total)
         || !series_init(&s_conn, "  connection Get/Set x6 (qagent)", total)
-        || !series_init(&s_policy, "  RegGetValueW policy value (agent)", total)
-        || !series_init(&s_encode, "  alloc+encode SoH request (agent)", total)
-        || !series_init(&s_log, "  one log line, WriteFile (agent)", total))
+        || !series_init(&s_encode, "  alloc+encode SoH request (agent)", total))
         goto done;
 
     if (FAILED(CoInitializeEx(NULL, COINIT_MULTITHREADED))) goto done;
@@ -372,11 +337,6 @@ int main(int argc, char **argv)
         CoCreateGuid(&bench->raw_facts.connection_id);
         bench->raw_facts.max_size = max_size;
     }
-    test_bin_path(L"bench-log-probe.tmp", probe_path, MAX_PATH);
-    bench->log_probe = CreateFileW(probe_path, FILE_APPEND_DATA | SYNCHRONIZE,
-                                   FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, CREATE_ALWAYS,
-                                   FILE_ATTRIBUTE_NORMAL | FILE_FLAG_DELETE_ON_CLOSE, NULL);
-    if (bench->log_probe == INVALID_HANDLE_VALUE) { fprintf(stderr, "bench: cannot create the log probe\n"); goto done; }
 
     printf("bench_binding: request N=%u bytes, %u rounds x %u calls each, %u warm-up calls each\n",
            bench->request_size, (unsigned)rounds, (unsigned)calls, (unsigned)warmup);
@@ -407,12 +367,8 @@ int main(int argc, char **argv)
     /* Breakdown: the pieces alone, same number of calls. */
     if (!run_calls(bench, op_connection, NULL, warmup, "connection Get/Set")
         || !run_calls(bench, op_connection, &s_conn, total, "connection Get/Set")
-        || !run_calls(bench, op_policy_read, NULL, warmup, "RegGetValueW")
-        || !run_calls(bench, op_policy_read, &s_policy, total, "RegGetValueW")
         || !run_calls(bench, op_encode, NULL, warmup, "encode")
-        || !run_calls(bench, op_encode, &s_encode, total, "encode")
-        || !run_calls(bench, op_log_line, NULL, warmup, "log line")
-        || !run_calls(bench, op_log_line, &s_log, total, "log line"))
+        || !run_calls(bench, op_encode, &s_encode, total, "encode"))
         goto done;
 
     binding_sum = summarize(&s_binding);
@@ -430,15 +386,12 @@ int main(int argc, char **argv)
            binding_sum.median / raw_sum.median, binding_sum.p99 / raw_sum.p99);
     printf("breakdown (each piece alone, in this process):\n");
     print_summary(&s_conn, NULL);
-    print_summary(&s_policy, NULL);
     print_summary(&s_encode, NULL);
-    print_summary(&s_log, NULL);
     ok = TRUE;
 
 done:
     if (bench)
     {
-        if (bench->log_probe != INVALID_HANDLE_VALUE) CloseHandle(bench->log_probe);
         if (bench->raw_ec) rpc_guarded_call(unbind_thunk, &bench->raw_ec, NULL);
         if (bench->raw_binding) RpcBindingFree(&bench->raw_binding);
         if (bench->ping_binding) RpcBindingFree(&bench->ping_binding);
@@ -449,7 +402,7 @@ done:
     test_kill_agent(agent);
     if (com) CoUninitialize();
     free(s_binding.us); free(s_ping.us); free(s_raw.us); free(s_conn.us);
-    free(s_policy.us); free(s_encode.us); free(s_log.us);
+    free(s_encode.us);
     free(bench);
     if (!ok) fprintf(stderr, "bench_binding: FAILED\n");
     return ok ? 0 : 1;
