@@ -58,7 +58,8 @@ void agent_rpc_stop(void);
 struct session;
 void sessions_init(void);
 void sessions_shutdown(void);
-HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 *cookie, struct session **out);
+/* previous_cookie != 0: a binding coming back after it lost the agent. */
+HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 previous_cookie, UINT64 *cookie, struct session **out);
 void sessions_unbind(struct session *session);
 HRESULT sessions_get_soh_request(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
                                  NAPAGENT_CORRELATION *correlation, BYTE *flags, BOOL *retrigger,

@@ -45,8 +45,8 @@ HRESULT __cdecl NapAgentPing(handle_t binding, UINT16 size, const BYTE *data, NA
     return S_OK;
 }
 
-HRESULT __cdecl NapAgentEcBind(handle_t binding, UINT32 ec_id, UINT32 process_id, UINT64 *cookie,
-                               NAPAGENT_EC_HANDLE *ec)
+HRESULT __cdecl NapAgentEcBind(handle_t binding, UINT32 ec_id, UINT32 process_id, UINT64 previous_cookie,
+                               UINT64 *cookie, NAPAGENT_EC_HANDLE *ec)
 {
     struct session *session;
     unsigned long pid;
@@ -61,7 +61,7 @@ HRESULT __cdecl NapAgentEcBind(handle_t binding, UINT32 ec_id, UINT32 process_id
         agent_log("cannot ask the transport for the caller's pid; it says %u", process_id);
         pid = process_id;
     }
-    hr = sessions_bind(ec_id, pid, cookie, &session);
+    hr = sessions_bind(ec_id, pid, previous_cookie, cookie, &session);
     if (SUCCEEDED(hr)) *ec = session;
     return hr;
 }
@@ -244,6 +244,9 @@ HRESULT __cdecl NapAgentSetSetting(handle_t binding, UINT32 setting, UINT32 valu
     case NAPAGENT_SETTING_RETRY_INTERVAL_MS:
         if (!value || value > 24 * 3600 * 1000) return E_INVALIDARG;
         return store_set_setting(L"SoHChangeRetryIntervalMs", value);
+    case NAPAGENT_SETTING_CLIENT_TIMEOUT_MS:
+        if (value < 10 || value > 600000) return E_INVALIDARG;
+        return store_set_setting(L"ClientCallTimeoutMs", value);
     default:
         return E_INVALIDARG;
     }

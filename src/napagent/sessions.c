@@ -39,6 +39,9 @@ struct session
     BOOL pending_get_connections;
     BOOL change_outstanding;          /* NotifySoHChange sent, no GetSoHRequest since */
     ULONGLONG retry_due;              /* GetTickCount64() of the next retry, 0 = none */
+    BOOL rebound;                     /* bound again after the EC lost an agent */
+    unsigned int downed_next;         /* ring of connections the EC said are down */
+    GUID downed[NAPAGENT_MAX_CONNECTIONS];
     UINT32 answer_seq;                /* bumped by every AnswerConnections */
     UINT16 answered_count;
     NAPAGENT_CONNECTION_FACTS answered[NAPAGENT_MAX_CONNECTIONS];
@@ -147,10 +150,10 @@ static void unwatch_client_process(struct session *session)
     session->process_wait = NULL;
 }
 
-HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 *cookie, struct session **out)
+HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 previous_cookie, UINT64 *cookie, struct session **out)
 {
     struct ec_registration *registration;
-    struct session *session = NULL;
+    struct session *session = NULL, *bound;
     unsigned int slot;
     HRESULT hr;
 
@@ -166,6 +169,12 @@ HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 *cookie, struct session **
     }
 
     EnterCriticalSection(&sessions_cs);
+    /* The same binding after a transport failure: its old session is dead to it. */
+    if ((bound = find_bound(ec_id)) && previous_cookie && bound->cookie == previous_cookie)
+    {
+        agent_log("EC %u (pid %lu) rebinds: replacing its old session", ec_id, pid);
+        session_close(bound);
+    }
     for (slot = 0; slot < NAPAGENT_MAX_ECS && sessions[slot]; slot++);
     if (find_bound(ec_id)) hr = HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED);
     else if (slot == NAPAGENT_MAX_ECS) hr = E_OUTOFMEMORY;
@@ -177,11 +186,16 @@ HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 *cookie, struct session **
         session->pid = pid;
         session->cookie = new_cookie();
         InitializeConditionVariable(&session->event_cv);
+        /* Coming back (this agent restarted, or the link broke): learn the
+         * EC's connections again and let it redo its exchanges. */
+        session->rebound = previous_cookie != 0;
+        session->pending_get_connections = session->rebound;
+        session->pending_soh_change = session->rebound;
         watch_client_process(session);
         sessions[slot] = session;
         *cookie = session->cookie;
         *out = session;
-        agent_log("EC %u (pid %lu) bound", ec_id, pid);
+        agent_log("EC %u (pid %lu) %s", ec_id, pid, previous_cookie ? "bound again" : "bound");
     }
     LeaveCriticalSection(&sessions_cs);
     return hr;
@@ -213,6 +227,38 @@ static struct agent_connection *find_connection(struct session *session, const G
         if (session->connections[i].used && IsEqualGUID(&session->connections[i].id, id))
             return &session->connections[i];
     return NULL;
+}
+
+static BOOL correlation_is_set(const NAPAGENT_CORRELATION *correlation)
+{
+    static const NAPAGENT_CORRELATION zero;
+
+    return memcmp(correlation, &zero, sizeof(zero)) != 0;
+}
+
+static BOOL was_downed(const struct session *session, const GUID *id)
+{
+    unsigned int i;
+
+    for (i = 0; i < NAPAGENT_MAX_CONNECTIONS; i++)
+        if (IsEqualGUID(&session->downed[i], id)) return TRUE;
+    return FALSE;
+}
+
+/* After a rebind, a connection this agent does not know but whose request an
+ * earlier agent built: take the EC's word for the request outstanding. */
+static BOOL may_adopt(const struct session *session, const NAPAGENT_CONNECTION_FACTS *facts)
+{
+    return session->rebound && correlation_is_set(&facts->correlation)
+           && !was_downed(session, &facts->connection_id);
+}
+
+static void adopt_request(struct agent_connection *connection, const NAPAGENT_CONNECTION_FACTS *facts)
+{
+    if (connection->has_request) return;
+    connection->has_request = TRUE;
+    connection->outstanding = TRUE;
+    connection->correlation = facts->correlation;
 }
 
 static struct agent_connection *add_connection(struct session *session, const GUID *id, UINT32 max_size)
@@ -324,10 +370,15 @@ HRESULT sessions_process_soh_response(struct session *session, const NAPAGENT_CO
 
     EnterCriticalSection(&sessions_cs);
     if (session->closed) hr = NAP_E_NOT_INITIALIZED;
-    /* docs/decisions.md: a connection the agent never built a request for is E_INVALIDARG. */
-    else if (!(connection = find_connection(session, &facts->connection_id)) || !connection->has_request)
-        hr = E_INVALIDARG;
-    else expected = connection->correlation;
+    else
+    {
+        if (!(connection = find_connection(session, &facts->connection_id)) && may_adopt(session, facts))
+            connection = add_connection(session, &facts->connection_id, facts->max_size);
+        if (connection && may_adopt(session, facts)) adopt_request(connection, facts);
+        /* docs/decisions.md: a connection no agent built a request for is E_INVALIDARG. */
+        if (!connection || !connection->has_request) hr = E_INVALIDARG;
+        else expected = connection->correlation;
+    }
     LeaveCriticalSection(&sessions_cs);
     if (FAILED(hr)) return hr;
 
@@ -354,12 +405,17 @@ HRESULT sessions_process_soh_response(struct session *session, const NAPAGENT_CO
 
 HRESULT sessions_connection_down(struct session *session, const GUID *connection_id)
 {
-    struct agent_connection *connection;
+    struct agent_connection *connection = NULL;
     HRESULT hr = S_OK;
 
     EnterCriticalSection(&sessions_cs);
     if (session->closed) hr = NAP_E_NOT_INITIALIZED;
-    else if ((connection = find_connection(session, connection_id)))
+    else
+    {
+        session->downed[session->downed_next++ % NAPAGENT_MAX_CONNECTIONS] = *connection_id;
+        connection = find_connection(session, connection_id);
+    }
+    if (SUCCEEDED(hr) && connection)
     {
         if (connection->outstanding)
             agent_log("EC %u: connection down with a request outstanding: orphaned", session->ec_id);
@@ -472,6 +528,7 @@ HRESULT sessions_answer_connections(struct session *session, UINT16 count,
             kept[i].id = connections[i].connection_id;
         }
         kept[i].max_size = connections[i].max_size;
+        if (may_adopt(session, &connections[i])) adopt_request(&kept[i], &connections[i]);
     }
     memcpy(session->connections, kept, sizeof(kept));
     memcpy(session->answered, connections, count * sizeof(*connections));

@@ -1,5 +1,5 @@
 /*
- * The binding's link to the NapAgent: one EC session over ncalrpc
+ * The binding's link to the NapAgent: one EC session over ncalrpc, bounded and self-healing
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -7,212 +7,496 @@
  */
 #include "agent_link.h"
 #include "agent_endpoint.h"
-#include "rpc_guard.h"
+#include "agent_service.h"
+#include "call_runner.h"
+#include "nap_hresults.h"
+
+/* Context handles of sessions the agent forgot (it restarted).  They are
+ * freed locally only when the link ends: another thread may still be passing
+ * one to a call that is failing. */
+#define MAX_RETIRED 32
+/* How long Initialize waits for an agent it had to start. */
+#define SERVICE_START_MS 15000
 
 struct agent_link
 {
+    LONG refs;
     RPC_BINDING_HANDLE binding;
-    NAPAGENT_EC_HANDLE ec;
-    UINT64 cookie;
     UINT32 ec_id;
+    DWORD timeout_ms;
+    SRWLOCK lock;                  /* guards the fields below */
+    CONDITION_VARIABLE bound_cv;   /* a rebind finished */
+    NAPAGENT_EC_HANDLE ec;         /* NULL while not bound */
+    UINT64 cookie;                 /* of the newest session, kept across restarts */
+    BOOL rebinding;
+    BOOL closed;                   /* unbound, or dropped by the agent: no more rebinds */
+    unsigned int retired_count;
+    NAPAGENT_EC_HANDLE retired[MAX_RETIRED];
 };
 
-/* One argument block for every call; each thunk uses the fields it needs. */
-struct link_call
+/* Everything a call needs lives in its job, never on the caller's stack:
+ * a caller that timed out has returned while the worker may still be in it. */
+struct link_job
 {
+    struct call_job job;
     struct agent_link *link;
-    const NAPAGENT_CONNECTION_FACTS *facts;
-    const GUID *guid;
-    const BYTE *bytes;
+    NAPAGENT_EC_HANDLE ec;
+    BOOL owns_ec;                  /* an unbind job: ec is no longer the link's */
+    UINT64 previous_cookie;
+    NAPAGENT_CONNECTION_FACTS facts;
+    GUID guid;
     UINT16 size;
-    UINT32 value;
-    UINT32 *event;
-    NAPAGENT_CORRELATION *correlation;
-    BYTE *flags;
-    BOOL *retrigger;
-    NAPAGENT_BLOB *blob;
-    NAPAGENT_ISOLATION *isolation;
+    BYTE bytes[NAPAGENT_MAX_SOH];
+    NAPAGENT_CONNECTION_FACTS connections[NAPAGENT_MAX_CONNECTIONS];
+    UINT64 cookie;
+    NAPAGENT_EC_HANDLE new_ec;
+    NAPAGENT_CORRELATION correlation;
+    BYTE flags;
+    BOOL retrigger;
+    NAPAGENT_BLOB blob;
+    NAPAGENT_ISOLATION isolation;
 };
 
-static HRESULT call_agent(rpc_guarded_fn thunk, struct link_call *call)
+static void link_addref(struct agent_link *link)
 {
-    DWORD code;
-    HRESULT hr = rpc_guarded_call(thunk, call, &code);
+    InterlockedIncrement(&link->refs);
+}
 
-    if (code && rpc_code_means_disconnected(code)) return RPC_E_DISCONNECTED;
-    return hr;
+static void link_release(struct agent_link *link)
+{
+    unsigned int i;
+
+    if (InterlockedDecrement(&link->refs)) return;
+    if (link->ec) RpcSsDestroyClientContext(&link->ec);
+    for (i = 0; i < link->retired_count; i++) RpcSsDestroyClientContext(&link->retired[i]);
+    RpcBindingFree(&link->binding);
+    HeapFree(GetProcessHeap(), 0, link);
+}
+
+static HRESULT unbind_thunk(void *arg)
+{
+    struct link_job *job = arg;
+
+    return NapAgentEcUnbind(&job->new_ec);
+}
+
+/* Runs on whichever thread lets go of the job last. */
+static void destroy_job(struct call_job *base)
+{
+    struct link_job *job = CONTAINING_RECORD(base, struct link_job, job);
+
+    MIDL_user_free(job->blob.data);
+    MIDL_user_free(job->isolation.failure_url);
+    /* An unbind that failed (agent gone) or never finished: free it locally. */
+    if (job->owns_ec && job->ec) RpcSsDestroyClientContext(&job->ec);
+    /* A bind that finished after its caller gave up: nobody will use it. */
+    if (job->new_ec && FAILED(rpc_guarded_call(unbind_thunk, job, NULL)) && job->new_ec)
+        RpcSsDestroyClientContext(&job->new_ec);
+    link_release(job->link);
+    call_job_free(base);
+}
+
+static struct link_job *new_job(struct agent_link *link, rpc_guarded_fn call)
+{
+    struct link_job *job = call_job_create(sizeof(*job), call, destroy_job);
+
+    if (!job) return NULL;
+    job->link = link;
+    link_addref(link);
+    return job;
+}
+
+/* Runs the job on a worker within the link's timeout; the HRESULT of the call,
+ * RPC_E_DISCONNECTED for a transport failure, RPC_E_TIMEOUT for a hung agent. */
+static HRESULT run_job(struct link_job *job, DWORD *exception_code)
+{
+    HRESULT hr;
+
+    job->job.done = FALSE;
+    job->job.exception_code = 0;
+    *exception_code = 0;
+    if (FAILED(hr = call_runner_run(&job->job, job->link->timeout_ms))) return hr;
+    *exception_code = job->job.exception_code;
+    if (*exception_code && rpc_code_means_disconnected(*exception_code)) return RPC_E_DISCONNECTED;
+    return job->job.hr;
 }
 
 static HRESULT bind_thunk(void *arg)
 {
-    struct link_call *call = arg;
-    struct agent_link *link = call->link;
+    struct link_job *job = arg;
+    struct agent_link *link = job->link;
 
-    return NapAgentEcBind(link->binding, link->ec_id, GetCurrentProcessId(), &link->cookie, &link->ec);
+    return NapAgentEcBind(link->binding, link->ec_id, GetCurrentProcessId(), job->previous_cookie,
+                          &job->cookie, &job->new_ec);
 }
 
-HRESULT agent_link_bind(UINT32 ec_id, struct agent_link **out)
+/* Caller holds link->lock.  The agent forgot this session: keep the handle
+ * for freeing later and make the next call rebind. */
+static void retire_session(struct agent_link *link, NAPAGENT_EC_HANDLE ec)
+{
+    if (!ec || link->ec != ec) return;
+    if (link->retired_count == MAX_RETIRED)
+    {
+        RpcSsDestroyClientContext(&link->retired[0]);
+        memmove(link->retired, link->retired + 1, sizeof(link->retired[0]) * (MAX_RETIRED - 1));
+        link->retired_count--;
+    }
+    link->retired[link->retired_count++] = ec;
+    link->ec = NULL;
+}
+
+static void session_lost(struct agent_link *link, NAPAGENT_EC_HANDLE ec)
+{
+    AcquireSRWLockExclusive(&link->lock);
+    retire_session(link, ec);
+    ReleaseSRWLockExclusive(&link->lock);
+}
+
+/* Binds (or rebinds) unless bound; only one thread binds at a time, the
+ * others wait for it within their own timeout. */
+static HRESULT ensure_bound(struct agent_link *link, NAPAGENT_EC_HANDLE *ec)
+{
+    ULONGLONG deadline = GetTickCount64() + link->timeout_ms;
+    struct link_job *job;
+    DWORD code;
+    HRESULT hr;
+
+    AcquireSRWLockExclusive(&link->lock);
+    while (link->rebinding && !link->ec && !link->closed)
+    {
+        ULONGLONG now = GetTickCount64();
+        if (now >= deadline) break;
+        SleepConditionVariableSRW(&link->bound_cv, &link->lock, (DWORD)(deadline - now), 0);
+    }
+    if (link->closed) hr = NAP_E_NOT_INITIALIZED;
+    else if (link->ec) hr = S_OK;
+    else if (link->rebinding) hr = RPC_E_TIMEOUT;
+    else hr = S_FALSE;
+    *ec = link->ec;
+    if (hr != S_FALSE)
+    {
+        ReleaseSRWLockExclusive(&link->lock);
+        return hr;
+    }
+    link->rebinding = TRUE;
+    ReleaseSRWLockExclusive(&link->lock);
+
+    if (!(job = new_job(link, bind_thunk))) hr = E_OUTOFMEMORY;
+    else
+    {
+        job->previous_cookie = link->cookie;
+        hr = run_job(job, &code);
+    }
+
+    AcquireSRWLockExclusive(&link->lock);
+    if (SUCCEEDED(hr) && !link->closed)
+    {
+        link->ec = job->new_ec;
+        link->cookie = job->cookie;
+        job->new_ec = NULL;
+    }
+    else if (SUCCEEDED(hr)) hr = NAP_E_NOT_INITIALIZED; /* unbound meanwhile: destroy_job unbinds it */
+    link->rebinding = FALSE;
+    *ec = link->ec;
+    WakeAllConditionVariable(&link->bound_cv);
+    ReleaseSRWLockExclusive(&link->lock);
+    if (job) call_job_release(&job->job);
+    return hr;
+}
+
+/* One session call: rebinds first if the agent went away, and once more if
+ * the call finds the session gone, so that the first call after the agent is
+ * back already succeeds. */
+static HRESULT session_call(struct link_job *job)
+{
+    struct agent_link *link = job->link;
+    unsigned int attempt;
+    DWORD code;
+    HRESULT hr = RPC_E_DISCONNECTED;
+
+    for (attempt = 0; attempt < 2; attempt++)
+    {
+        if (FAILED(hr = ensure_bound(link, &job->ec))) return hr;
+        hr = run_job(job, &code);
+        /* Lost: the agent restarted (context mismatch), died, or closed the
+         * session while going down. */
+        if (hr != RPC_E_DISCONNECTED && hr != NAP_E_NOT_INITIALIZED) return hr;
+        session_lost(link, job->ec);
+        MIDL_user_free(job->blob.data);
+        job->blob.data = NULL;
+        MIDL_user_free(job->isolation.failure_url);
+        job->isolation.failure_url = NULL;
+    }
+    return hr == NAP_E_NOT_INITIALIZED ? RPC_E_DISCONNECTED : hr;
+}
+
+static HRESULT first_bind(struct agent_link *link)
+{
+    ULONGLONG deadline;
+    NAPAGENT_EC_HANDLE ec;
+    HRESULT hr = ensure_bound(link, &ec);
+
+    /* As on Windows, Initialize starts the agent's service when it is stopped. */
+    if (hr != RPC_E_DISCONNECTED || !agent_service_start()) return hr;
+    deadline = GetTickCount64() + SERVICE_START_MS;
+    while ((hr = ensure_bound(link, &ec)) == RPC_E_DISCONNECTED && GetTickCount64() < deadline) Sleep(10);
+    return hr;
+}
+
+HRESULT agent_link_bind(UINT32 ec_id, DWORD timeout_ms, struct agent_link **out)
 {
     struct agent_link *link;
-    struct link_call call = { 0 };
     HRESULT hr;
 
     *out = NULL;
     if (!(link = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*link)))) return E_OUTOFMEMORY;
+    link->refs = 1;
     link->ec_id = ec_id;
+    link->timeout_ms = timeout_ms;
+    InitializeSRWLock(&link->lock);
+    InitializeConditionVariable(&link->bound_cv);
     if (agent_endpoint_bind(&link->binding) != RPC_S_OK)
     {
         HeapFree(GetProcessHeap(), 0, link);
         return RPC_E_DISCONNECTED;
     }
-    call.link = link;
-    hr = call_agent(bind_thunk, &call);
-    if (FAILED(hr))
+    if (FAILED(hr = first_bind(link)))
     {
-        agent_link_free(link);
+        AcquireSRWLockExclusive(&link->lock);
+        link->closed = TRUE;
+        ReleaseSRWLockExclusive(&link->lock);
+        link_release(link);
         return hr;
     }
     *out = link;
     return S_OK;
 }
 
-static HRESULT unbind_thunk(void *arg)
+static HRESULT session_unbind_thunk(void *arg)
 {
-    struct link_call *call = arg;
+    struct link_job *job = arg;
 
-    return NapAgentEcUnbind(&call->link->ec);
+    return NapAgentEcUnbind(&job->ec);
 }
 
 void agent_link_unbind(struct agent_link *link)
 {
-    struct link_call call = { .link = link };
+    struct link_job *job;
+    NAPAGENT_EC_HANDLE ec;
+    DWORD code;
 
-    if (!link->ec) return;
-    if (FAILED(call_agent(unbind_thunk, &call)) && link->ec)
-    {
-        /* The agent is gone; its rundown has already forgotten us. */
-        RpcSsDestroyClientContext(&link->ec);
-    }
+    AcquireSRWLockExclusive(&link->lock);
+    link->closed = TRUE;
+    ec = link->ec;
     link->ec = NULL;
+    WakeAllConditionVariable(&link->bound_cv);
+    ReleaseSRWLockExclusive(&link->lock);
+    if (!ec) return;
+    if (!(job = new_job(link, session_unbind_thunk)))
+    {
+        RpcSsDestroyClientContext(&ec);
+        return;
+    }
+    job->ec = ec;
+    job->owns_ec = TRUE;
+    run_job(job, &code);
+    call_job_release(&job->job);
 }
 
 void agent_link_free(struct agent_link *link)
 {
     if (!link) return;
     agent_link_unbind(link);
-    RpcBindingFree(&link->binding);
-    HeapFree(GetProcessHeap(), 0, link);
+    link_release(link);
 }
 
 static HRESULT get_soh_request_thunk(void *arg)
 {
-    struct link_call *call = arg;
+    struct link_job *job = arg;
 
-    return NapAgentEcGetSoHRequest(call->link->ec, call->facts, call->correlation, call->flags,
-                                   call->retrigger, call->blob);
+    return NapAgentEcGetSoHRequest(job->ec, &job->facts, &job->correlation, &job->flags, &job->retrigger, &job->blob);
 }
 
 HRESULT agent_link_get_soh_request(struct agent_link *link, const NAPAGENT_CONNECTION_FACTS *facts,
                                    NAPAGENT_CORRELATION *correlation, BYTE *flags, BOOL *retrigger,
                                    NAPAGENT_BLOB *request)
 {
-    struct link_call call = { .link = link, .facts = facts, .correlation = correlation,
-                              .flags = flags, .retrigger = retrigger, .blob = request };
+    struct link_job *job = new_job(link, get_soh_request_thunk);
+    HRESULT hr;
 
     request->size = 0;
     request->data = NULL;
-    return call_agent(get_soh_request_thunk, &call);
+    if (!job) return E_OUTOFMEMORY;
+    job->facts = *facts;
+    if (SUCCEEDED(hr = session_call(job)))
+    {
+        *correlation = job->correlation;
+        *flags = job->flags;
+        *retrigger = job->retrigger;
+        *request = job->blob;
+        job->blob.data = NULL;
+    }
+    call_job_release(&job->job);
+    return hr;
 }
 
 static HRESULT process_soh_response_thunk(void *arg)
 {
-    struct link_call *call = arg;
+    struct link_job *job = arg;
 
-    return NapAgentEcProcessSoHResponse(call->link->ec, call->facts, call->size, call->bytes, call->isolation);
+    return NapAgentEcProcessSoHResponse(job->ec, &job->facts, job->size, job->bytes, &job->isolation);
 }
 
 HRESULT agent_link_process_soh_response(struct agent_link *link, const NAPAGENT_CONNECTION_FACTS *facts,
                                         const BYTE *response, UINT16 size, NAPAGENT_ISOLATION *isolation)
 {
-    static const BYTE no_bytes[1];
-    struct link_call call = { .link = link, .facts = facts, .bytes = response ? response : no_bytes,
-                              .size = size, .isolation = isolation };
+    struct link_job *job;
+    HRESULT hr;
 
     ZeroMemory(isolation, sizeof(*isolation));
-    return call_agent(process_soh_response_thunk, &call);
+    /* Longer than any SoH: the agent would only refuse it. */
+    if (size > NAPAGENT_MAX_SOH) return NAP_E_INVALID_PACKET;
+    if (!(job = new_job(link, process_soh_response_thunk))) return E_OUTOFMEMORY;
+    job->facts = *facts;
+    job->size = size;
+    if (size) memcpy(job->bytes, response, size);
+    if (SUCCEEDED(hr = session_call(job)))
+    {
+        *isolation = job->isolation;
+        job->isolation.failure_url = NULL;
+    }
+    call_job_release(&job->job);
+    return hr;
 }
 
 static HRESULT connection_down_thunk(void *arg)
 {
-    struct link_call *call = arg;
+    struct link_job *job = arg;
 
-    return NapAgentEcConnectionDown(call->link->ec, call->guid);
+    return NapAgentEcConnectionDown(job->ec, &job->guid);
 }
 
 HRESULT agent_link_connection_down(struct agent_link *link, const GUID *connection_id)
 {
-    struct link_call call = { .link = link, .guid = connection_id };
+    struct link_job *job = new_job(link, connection_down_thunk);
+    HRESULT hr;
 
-    return call_agent(connection_down_thunk, &call);
+    if (!job) return E_OUTOFMEMORY;
+    job->guid = *connection_id;
+    hr = session_call(job);
+    call_job_release(&job->job);
+    return hr;
 }
 
 static HRESULT soh_change_failure_thunk(void *arg)
 {
-    struct link_call *call = arg;
+    struct link_job *job = arg;
 
-    return NapAgentEcSoHChangeFailure(call->link->ec);
+    return NapAgentEcSoHChangeFailure(job->ec);
 }
 
 HRESULT agent_link_soh_change_failure(struct agent_link *link)
 {
-    struct link_call call = { .link = link };
+    struct link_job *job = new_job(link, soh_change_failure_thunk);
+    HRESULT hr;
 
-    return call_agent(soh_change_failure_thunk, &call);
-}
-
-static HRESULT wait_event_thunk(void *arg)
-{
-    struct link_call *call = arg;
-
-    return NapAgentEcWaitEvent(call->link->binding, call->link->cookie, call->value, call->event);
-}
-
-HRESULT agent_link_wait_event(struct agent_link *link, UINT32 timeout_ms, UINT32 *event)
-{
-    struct link_call call = { .link = link, .value = timeout_ms, .event = event };
-
-    *event = NAPAGENT_EVENT_NONE;
-    return call_agent(wait_event_thunk, &call);
+    if (!job) return E_OUTOFMEMORY;
+    hr = session_call(job);
+    call_job_release(&job->job);
+    return hr;
 }
 
 static HRESULT answer_connections_thunk(void *arg)
 {
-    struct link_call *call = arg;
+    struct link_job *job = arg;
 
-    return NapAgentEcAnswerConnections(call->link->ec, call->size, call->facts);
+    return NapAgentEcAnswerConnections(job->ec, job->size, job->connections);
 }
 
 HRESULT agent_link_answer_connections(struct agent_link *link, UINT16 count,
                                       const NAPAGENT_CONNECTION_FACTS *connections)
 {
-    static const NAPAGENT_CONNECTION_FACTS none;
-    struct link_call call = { .link = link, .size = count, .facts = count ? connections : &none };
+    struct link_job *job;
+    HRESULT hr;
 
-    return call_agent(answer_connections_thunk, &call);
+    if (count > NAPAGENT_MAX_CONNECTIONS) return E_INVALIDARG;
+    if (!(job = new_job(link, answer_connections_thunk))) return E_OUTOFMEMORY;
+    job->size = count;
+    memcpy(job->connections, connections, count * sizeof(*connections));
+    hr = session_call(job);
+    call_job_release(&job->job);
+    return hr;
 }
 
 static HRESULT callback_gone_thunk(void *arg)
 {
-    struct link_call *call = arg;
+    struct link_job *job = arg;
 
-    return NapAgentEcCallbackGone(call->link->ec);
+    return NapAgentEcCallbackGone(job->ec);
 }
 
 HRESULT agent_link_callback_gone(struct agent_link *link)
 {
-    struct link_call call = { .link = link };
+    struct link_job *job = new_job(link, callback_gone_thunk);
+    HRESULT hr;
 
-    return call_agent(callback_gone_thunk, &call);
+    if (!job) return E_OUTOFMEMORY;
+    hr = session_call(job);
+    call_job_release(&job->job);
+    /* The agent dropped us: no rebinding behind the EC's back. */
+    AcquireSRWLockExclusive(&link->lock);
+    link->closed = TRUE;
+    WakeAllConditionVariable(&link->bound_cv);
+    ReleaseSRWLockExclusive(&link->lock);
+    return hr;
+}
+
+struct wait_call
+{
+    struct agent_link *link;
+    UINT64 cookie;
+    UINT32 timeout_ms;
+    UINT32 event;
+};
+
+static HRESULT wait_event_thunk(void *arg)
+{
+    struct wait_call *call = arg;
+
+    return NapAgentEcWaitEvent(call->link->binding, call->cookie, call->timeout_ms, &call->event);
+}
+
+/* The long poll runs on the event thread itself: it may block as long as the
+ * agent does, which only delays callbacks, never the EC. */
+HRESULT agent_link_wait_event(struct agent_link *link, UINT32 timeout_ms, UINT32 *event)
+{
+    struct wait_call call = { link, 0, timeout_ms, NAPAGENT_EVENT_NONE };
+    NAPAGENT_EC_HANDLE ec;
+    DWORD code;
+    HRESULT hr;
+
+    *event = NAPAGENT_EVENT_NONE;
+    if (FAILED(hr = ensure_bound(link, &ec))) return hr;
+    AcquireSRWLockShared(&link->lock);
+    call.cookie = link->cookie;
+    ReleaseSRWLockShared(&link->lock);
+    hr = rpc_guarded_call(wait_event_thunk, &call, &code);
+    if (code && rpc_code_means_disconnected(code)) hr = RPC_E_DISCONNECTED;
+    if (hr == RPC_E_DISCONNECTED || hr == NAP_E_NOT_INITIALIZED
+        || (SUCCEEDED(hr) && call.event == NAPAGENT_EVENT_CLOSED))
+    {
+        BOOL closed;
+
+        AcquireSRWLockExclusive(&link->lock);
+        closed = link->closed;
+        if (!closed) retire_session(link, ec);
+        ReleaseSRWLockExclusive(&link->lock);
+        /* Closed by us: the end.  Otherwise the agent lost us: rebind next time. */
+        *event = closed ? NAPAGENT_EVENT_CLOSED : NAPAGENT_EVENT_NONE;
+        return hr == NAP_E_NOT_INITIALIZED || SUCCEEDED(hr) ? S_OK : hr;
+    }
+    *event = call.event;
+    return hr;
 }
 
 void agent_link_free_blob(NAPAGENT_BLOB *blob)

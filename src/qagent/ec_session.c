@@ -8,16 +8,25 @@
 #include "qagent_private.h"
 #include "agent_link.h"
 
-/* How long one long-poll waits in the agent before it answers "no event". */
+/* How long one long poll waits in the agent before it answers "no event". */
 #define EVENT_POLL_MS 5000
-/* Pause before polling again when the agent could not be reached. */
-#define EVENT_RETRY_MS 100
+/* Pauses between attempts to reach an agent that is gone: short at first, so
+ * callbacks resume quickly after a restart, then no busier than 5 a second. */
+#define EVENT_RETRY_FIRST_MS 5
+#define EVENT_RETRY_MAX_MS 200
+/* docs/decisions.md: the bound on every call to the agent, unless the agent's
+ * Parameters\ClientCallTimeoutMs says otherwise. */
+#define DEFAULT_CALL_TIMEOUT_MS 5000
 
 struct ec_session
 {
     LONG refs;
     struct agent_link *link;
-    INapEnforcementClientCallback *callback;
+    DWORD timeout_ms;
+    /* Held while a callback runs, so that Uninitialize from another thread
+     * waits for it before dropping the callback. */
+    CRITICAL_SECTION callback_cs;
+    INapEnforcementClientCallback *callback;   /* NULL once dropped */
     HANDLE thread;
     DWORD thread_id;
     volatile LONG stopping;
@@ -29,13 +38,24 @@ void ec_session_addref(struct ec_session *session)
     InterlockedIncrement(&session->refs);
 }
 
+static void drop_callback(struct ec_session *session)
+{
+    INapEnforcementClientCallback *callback;
+
+    EnterCriticalSection(&session->callback_cs);
+    callback = session->callback;
+    session->callback = NULL;
+    LeaveCriticalSection(&session->callback_cs);
+    if (callback) INapEnforcementClientCallback_Release(callback);
+}
+
 void ec_session_release(struct ec_session *session)
 {
     if (InterlockedDecrement(&session->refs)) return;
     agent_link_free(session->link);
-    /* Released last, after every callback has returned. */
-    if (session->callback) INapEnforcementClientCallback_Release(session->callback);
+    drop_callback(session);
     if (session->thread) CloseHandle(session->thread);
+    DeleteCriticalSection(&session->callback_cs);
     HeapFree(GetProcessHeap(), 0, session);
     InterlockedDecrement(&qagent_object_count);
 }
@@ -75,6 +95,7 @@ static void free_connections(Connections *connections)
     CoTaskMemFree(connections);
 }
 
+/* Caller holds callback_cs. */
 static void answer_get_connections(struct ec_session *session)
 {
     NAPAGENT_CONNECTION_FACTS facts[NAPAGENT_MAX_CONNECTIONS];
@@ -106,24 +127,30 @@ static void run_event(struct ec_session *session, UINT32 event)
 {
     HRESULT hr;
 
-    switch (event)
+    EnterCriticalSection(&session->callback_cs);
+    if (session->callback && !session->stopping)
     {
-    case NAPAGENT_EVENT_SOH_CHANGE:
-        hr = INapEnforcementClientCallback_NotifySoHChange(session->callback);
-        if (callback_says_gone(hr)) drop_session(session);
-        break;
-    case NAPAGENT_EVENT_GET_CONNECTIONS:
-        answer_get_connections(session);
-        break;
-    default:
-        break;
+        switch (event)
+        {
+        case NAPAGENT_EVENT_SOH_CHANGE:
+            hr = INapEnforcementClientCallback_NotifySoHChange(session->callback);
+            if (callback_says_gone(hr)) drop_session(session);
+            break;
+        case NAPAGENT_EVENT_GET_CONNECTIONS:
+            answer_get_connections(session);
+            break;
+        default:
+            break;
+        }
     }
+    LeaveCriticalSection(&session->callback_cs);
 }
 
 static DWORD WINAPI event_thread(void *arg)
 {
     struct ec_session *session = arg;
     HRESULT init = CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    DWORD retry_ms = EVENT_RETRY_FIRST_MS;
 
     while (!session->stopping && !session->dropped)
     {
@@ -133,15 +160,30 @@ static DWORD WINAPI event_thread(void *arg)
         if (session->stopping) break;
         if (FAILED(hr))
         {
-            Sleep(EVENT_RETRY_MS);
+            /* The agent is gone or hung: try again, the binding rebinds when it is back. */
+            Sleep(retry_ms);
+            retry_ms = min(retry_ms * 2, EVENT_RETRY_MAX_MS);
             continue;
         }
+        retry_ms = EVENT_RETRY_FIRST_MS;
         if (event == NAPAGENT_EVENT_CLOSED) break;
         run_event(session, event);
     }
+    /* Uninitialize from inside a callback left the callback to us. */
+    drop_callback(session);
     if (SUCCEEDED(init)) CoUninitialize();
     ec_session_release(session);
     return 0;
+}
+
+static DWORD read_call_timeout(void)
+{
+    DWORD value = DEFAULT_CALL_TIMEOUT_MS, size = sizeof(value);
+
+    if (RegGetValueW(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Services\\napagent\\Parameters",
+                     L"ClientCallTimeoutMs", RRF_RT_REG_DWORD, NULL, &value, &size) || value < 10)
+        return DEFAULT_CALL_TIMEOUT_MS;
+    return value;
 }
 
 HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *callback, struct ec_session **out)
@@ -152,8 +194,10 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
     *out = NULL;
     if (!(session = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*session)))) return E_OUTOFMEMORY;
     session->refs = 1;
+    session->timeout_ms = read_call_timeout();
+    InitializeCriticalSection(&session->callback_cs);
     InterlockedIncrement(&qagent_object_count);
-    hr = agent_link_bind(id, &session->link);
+    hr = agent_link_bind(id, session->timeout_ms, &session->link);
     if (FAILED(hr))
     {
         ec_session_release(session);
@@ -168,7 +212,6 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
     {
         hr = HRESULT_FROM_WIN32(GetLastError());
         ec_session_release(session);
-        agent_link_unbind(session->link);
         ec_session_release(session);
         return hr;
     }
@@ -181,8 +224,14 @@ void ec_session_stop(struct ec_session *session)
     InterlockedExchange(&session->stopping, 1);
     /* Unbinding wakes the event thread's long poll with NAPAGENT_EVENT_CLOSED. */
     agent_link_unbind(session->link);
-    /* From inside a callback the thread is ours: it ends when the callback returns. */
     if (GetCurrentThreadId() != session->thread_id)
-        WaitForSingleObject(session->thread, INFINITE);
+    {
+        /* Waits for a callback in flight, then no callback runs any more. */
+        drop_callback(session);
+        /* Bounded: a thread stuck in a hung agent ends on its own later. */
+        WaitForSingleObject(session->thread, session->timeout_ms);
+    }
+    /* From inside a callback the thread is ours: it drops the callback once
+     * the callback has returned. */
     ec_session_release(session);
 }

@@ -51,6 +51,19 @@ static const char * const status_strings[SOH_STATUS_COUNT] =
     [SOH_ERR_ATTR_TOO_LONG] = "attribute value longer than 4000 bytes",
     [SOH_ERR_ENTRY_ID_MISMATCH] = "report entry id differs from its System-Health-Id TLV",
     [SOH_ERR_ENTRY_SPLIT] = "report entry holds more than one System-Health-Id TLV",
+    [SOH_ERR_NO_ADDRESSES] = "fix-up server list is empty",
+    [SOH_ERR_BAD_ADDRESS_LENGTH] = "fix-up server list length is not a multiple of the address size",
+    [SOH_ERR_TOO_MANY_ADDRESSES] = "more than 1000 IPv4 or 250 IPv6 fix-up servers",
+    [SOH_ERR_BAD_CODES_LENGTH] = "result code list length is not a multiple of 4",
+    [SOH_ERR_TOO_MANY_CODES] = "more than 1000 result codes",
+    [SOH_ERR_BAD_TIME_LENGTH] = "time attribute length is not 8",
+    [SOH_ERR_VENDOR_ATTR_TOO_SHORT] = "vendor-specific attribute shorter than its 4-byte vendor id",
+    [SOH_ERR_BAD_ATTR_VENDOR_ID] = "vendor id has bits set in its top 8 bits",
+    [SOH_ERR_VENDOR_DATA_TOO_LONG] = "vendor-specific data longer than 3996 bytes",
+    [SOH_ERR_BAD_BYTE_ATTR_LENGTH] = "one-byte attribute length is not 1",
+    [SOH_ERR_BAD_FAILURE_CATEGORY] = "failure category is not 0..5",
+    [SOH_ERR_DUPLICATE_FIXUP_SERVERS] = "response holds two IPv4 or two IPv6 fix-up server lists",
+    [SOH_ERR_MISSING_RESULT] = "response lacks ComplianceResultCodes, ErrorCodes and FailureCategory",
 };
 
 const char *soh_status_string(enum soh_status status)

@@ -249,7 +249,7 @@ static HRESULT bind_thunk(void *arg)
 {
     struct bind_call *call = arg;
 
-    return NapAgentEcBind(call->binding, BENCH_EC_ID_RAW, GetCurrentProcessId(), &call->cookie, &call->ec);
+    return NapAgentEcBind(call->binding, BENCH_EC_ID_RAW, GetCurrentProcessId(), 0, &call->cookie, &call->ec);
 }
 
 static HRESULT unbind_thunk(void *arg)

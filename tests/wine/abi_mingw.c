@@ -1,5 +1,5 @@
 /*
- * ABI fingerprint table of mingw-w64's shipped naptypes.h / napenforcementclient.h
+ * ABI fingerprint table of mingw-w64's shipped naptypes.h / napenforcementclient.h / napprotocol.h
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -25,10 +25,16 @@
 #define IID_INapEnforcementClientConnection mingw_IID_INapEnforcementClientConnection
 #define IID_INapEnforcementClientConnection2 mingw_IID_INapEnforcementClientConnection2
 #define CLSID_NapEnforcementClientBinding mingw_CLSID_NapEnforcementClientBinding
+/* Likewise for napprotocol.h, whose GUIDs qutil.dll defines. */
+#define IID_INapSoHConstructor mingw_IID_INapSoHConstructor
+#define IID_INapSoHProcessor mingw_IID_INapSoHProcessor
+#define CLSID_NapSoHConstructor mingw_CLSID_NapSoHConstructor
+#define CLSID_NapSoHProcessor mingw_CLSID_NapSoHProcessor
 
 #include <initguid.h>
 #include <naptypes.h>
 #include <napenforcementclient.h>
+#include <napprotocol.h>
 
 #include "abi_table.h"
 
@@ -39,6 +45,15 @@
  * not a value read from mingw-w64. */
 const CLSID mingw_CLSID_NapEnforcementClientBinding =
     { 0x9443b89b, 0x6564, 0x496a, { 0xb1, 0x9c, 0x6c, 0x6d, 0x22, 0x70, 0x90, 0x45 } };
+
+/* napprotocol.h, too, only declares its two CLSIDs (EXTERN_C const CLSID
+ * CLSID_NapSoHConstructor; ...).  Expected values from nap-reference.md
+ * section 1.1 (FSDK napclsids00000008.c and napclsids00000009.c), not read
+ * from mingw-w64. */
+const CLSID mingw_CLSID_NapSoHConstructor =
+    { 0xe8140d53, 0x6535, 0x46a5, { 0xb8, 0xa1, 0xda, 0x6c, 0x57, 0x1d, 0xa9, 0xb9 } };
+const CLSID mingw_CLSID_NapSoHProcessor =
+    { 0xaa160628, 0x8775, 0x46e3, { 0x83, 0x7c, 0xf7, 0xa2, 0xae, 0x66, 0xe2, 0xf5 } };
 
 #define ABI_SIZE(t) { "sizeof(" #t ")", sizeof(t) },
 #define ABI_FIELD(t, f) \

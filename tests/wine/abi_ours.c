@@ -1,5 +1,5 @@
 /*
- * ABI fingerprint table of our widl-generated NapTypes.h / NapEnforcementClient.h
+ * ABI fingerprint table of our widl-generated NapTypes.h / NapEnforcementClient.h / NapProtocol.h
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -8,10 +8,14 @@
 #include <windows.h>
 #include <stddef.h>
 
-/* The IIDs and the CLSID are declared here and defined in napclient
+/* The enforcement-client IIDs and CLSID are declared here and defined in napclient
  * (build/generated/NapEnforcementClient_i.c). */
 #include "NapTypes.h"
 #include "NapEnforcementClient.h"
+#include "NapProtocol.h"
+/* No library of the tests defines NapProtocol's GUIDs (qutil.dll does, from
+ * the same generated file), so this table takes widl's definitions itself. */
+#include "NapProtocol_i.c"
 
 #include "abi_table.h"
 

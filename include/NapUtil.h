@@ -1,0 +1,50 @@
+/*
+ * qutil.dll helper exports: Alloc* / Free* for the NAP data types (Windows' signatures)
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef NAP_NAPUTIL_H
+#define NAP_NAPUTIL_H
+
+#include <windows.h>
+#include "NapTypes.h"
+#include "NapEnforcementClient.h"
+#include "NapProtocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* qutil.dll itself defines NAPAPI as nothing before including this file. */
+#ifndef NAPAPI
+#define NAPAPI DECLSPEC_IMPORT
+#endif
+
+/* Every block these functions hand out or take back is CoTaskMem; each Free*
+ * accepts NULL and frees every embedded pointer before the struct. */
+NAPAPI HRESULT WINAPI AllocConnections(Connections **connections, UINT16 connectionsCount);
+NAPAPI HRESULT WINAPI AllocCountedString(CountedString **countedString, const WCHAR *string);
+NAPAPI HRESULT WINAPI AllocFixupInfo(FixupInfo **fixupInfo, UINT16 countResultCodes);
+NAPAPI VOID WINAPI FreeConnections(Connections *connections);
+NAPAPI VOID WINAPI FreeCountedString(CountedString *countedString);
+NAPAPI VOID WINAPI FreeFixupInfo(FixupInfo *fixupInfo);
+NAPAPI VOID WINAPI FreeIsolationInfo(IsolationInfo *isolationInfo);
+NAPAPI VOID WINAPI FreeIsolationInfoEx(IsolationInfoEx *isolationInfo);
+NAPAPI VOID WINAPI FreeNapComponentRegistrationInfoArray(UINT16 count, NapComponentRegistrationInfo **info);
+NAPAPI VOID WINAPI FreeNetworkSoH(NetworkSoH *networkSoh);
+NAPAPI VOID WINAPI FreePrivateData(PrivateData *privateData);
+NAPAPI VOID WINAPI FreeSoH(SoH *soh);
+NAPAPI VOID WINAPI FreeSoHAttributeValue(SoHAttributeType type, SoHAttributeValue *value);
+NAPAPI VOID WINAPI FreeSystemHealthAgentState(SystemHealthAgentState *state);
+
+/* InitializeNapAgentNotifier / UninitializeNapAgentNotifier, the other two
+ * exports of Windows' qutil.dll, belong to a later issue and are not
+ * declared (nor exported) yet. */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NAP_NAPUTIL_H */

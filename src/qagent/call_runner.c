@@ -1,0 +1,139 @@
+/*
+ * Bounded calls: a small pool of worker threads that make RPC calls for the binding
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "qagent_private.h"
+#include "call_runner.h"
+
+/* Workers stuck in a hung agent count against this cap, so a hung agent
+ * cannot make a host create threads without end. */
+#define MAX_WORKERS 64
+/* An idle worker ends after this long without work. */
+#define WORKER_IDLE_MS 30000
+
+/* SRW locks and condition variables: under Wine they are futexes, with no
+ * wineserver round trip on the hot path. */
+static SRWLOCK runner_lock = SRWLOCK_INIT;
+static CONDITION_VARIABLE work_cv = CONDITION_VARIABLE_INIT;
+static struct call_job *queue_head, *queue_tail;
+static unsigned int worker_count, idle_count;
+
+void *call_job_create(size_t size, rpc_guarded_fn call, void (*destroy)(struct call_job *job))
+{
+    struct call_job *job = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, size);
+
+    if (!job) return NULL;
+    job->refs = 1;
+    job->call = call;
+    job->destroy = destroy;
+    InitializeConditionVariable(&job->done_cv);
+    return job;
+}
+
+void call_job_free(struct call_job *job)
+{
+    HeapFree(GetProcessHeap(), 0, job);
+}
+
+void call_job_release(struct call_job *job)
+{
+    if (!InterlockedDecrement(&job->refs)) job->destroy(job);
+}
+
+static struct call_job *take_job(void)
+{
+    struct call_job *job = queue_head;
+
+    if (job)
+    {
+        queue_head = job->next;
+        if (!queue_head) queue_tail = NULL;
+        job->next = NULL;
+    }
+    return job;
+}
+
+static void finish_job(struct call_job *job)
+{
+    job->hr = rpc_guarded_call(job->call, job, &job->exception_code);
+    AcquireSRWLockExclusive(&runner_lock);
+    job->done = TRUE;
+    WakeAllConditionVariable(&job->done_cv);
+    ReleaseSRWLockExclusive(&runner_lock);
+    call_job_release(job);
+}
+
+static DWORD WINAPI worker_main(void *unused)
+{
+    (void)unused;
+    AcquireSRWLockExclusive(&runner_lock);
+    for (;;)
+    {
+        struct call_job *job = take_job();
+
+        if (!job)
+        {
+            idle_count++;
+            if (!SleepConditionVariableSRW(&work_cv, &runner_lock, WORKER_IDLE_MS, 0) && !queue_head)
+            {
+                idle_count--;
+                break;
+            }
+            idle_count--;
+            continue;
+        }
+        ReleaseSRWLockExclusive(&runner_lock);
+        finish_job(job);
+        AcquireSRWLockExclusive(&runner_lock);
+    }
+    worker_count--;
+    ReleaseSRWLockExclusive(&runner_lock);
+    return 0;
+}
+
+/* Caller holds runner_lock.  An idle worker takes the job; otherwise a new one. */
+static BOOL ensure_worker(void)
+{
+    HANDLE thread;
+
+    if (idle_count) return TRUE;
+    if (worker_count >= MAX_WORKERS) return FALSE;
+    if (!(thread = CreateThread(NULL, 0, worker_main, NULL, 0, NULL))) return FALSE;
+    CloseHandle(thread);
+    worker_count++;
+    return TRUE;
+}
+
+HRESULT call_runner_run(struct call_job *job, DWORD timeout_ms)
+{
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
+    HRESULT hr = S_OK;
+
+    AcquireSRWLockExclusive(&runner_lock);
+    if (!ensure_worker())
+    {
+        ReleaseSRWLockExclusive(&runner_lock);
+        return RPC_E_TIMEOUT; /* every worker is stuck in a hung agent */
+    }
+    InterlockedIncrement(&job->refs); /* the worker's */
+    if (queue_tail) queue_tail->next = job;
+    else queue_head = job;
+    queue_tail = job;
+    WakeConditionVariable(&work_cv);
+    while (!job->done)
+    {
+        ULONGLONG now = GetTickCount64();
+
+        if (now >= deadline)
+        {
+            hr = RPC_E_TIMEOUT;
+            break;
+        }
+        SleepConditionVariableSRW(&job->done_cv, &runner_lock, (DWORD)(deadline - now), 0);
+    }
+    ReleaseSRWLockExclusive(&runner_lock);
+    return hr;
+}
