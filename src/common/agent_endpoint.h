@@ -11,10 +11,25 @@
 #include <windows.h>
 #include <rpc.h>
 
-#define NAPAGENT_PROTSEQ  L"ncalrpc"
-#define NAPAGENT_ENDPOINT L"napagent"
+#define NAPAGENT_PROTSEQ L"ncalrpc"
+/* Each agent process listens on an endpoint of its own, "napagent-<pid>",
+ * and publishes it with its pid in this volatile key.  Under Wine a named
+ * pipe outlives its dead server while clients hold handles to it: a new
+ * agent creating the same pipe name can wedge, and a client connecting to a
+ * dead agent's name waits forever.  A fresh name per agent, and a client that
+ * connects only to a live agent, avoid both (docs/decisions.md). */
+#define NAPAGENT_RUNTIME_KEY L"System\\CurrentControlSet\\Services\\napagent\\Runtime"
+#define NAPAGENT_ENDPOINT_MAX 32
 
-/* A fresh binding handle to the agent's endpoint (no call is made). */
+/* The endpoint of the running agent, or FALSE if no agent process is alive. */
+BOOL agent_endpoint_find(WCHAR *endpoint, DWORD size);
+/* A fresh binding handle to the running agent (no call is made);
+ * RPC_S_SERVER_UNAVAILABLE when none runs.  endpoint (may be NULL) receives its name. */
+RPC_STATUS agent_endpoint_bind_to(RPC_BINDING_HANDLE *binding, WCHAR *endpoint, DWORD size);
 RPC_STATUS agent_endpoint_bind(RPC_BINDING_HANDLE *binding);
+
+/* Agent side: publish / withdraw the endpoint this process listens on. */
+BOOL agent_endpoint_publish(const WCHAR *endpoint);
+void agent_endpoint_withdraw(const WCHAR *endpoint);
 
 #endif

@@ -9,23 +9,29 @@
 #include <rpcdcep.h>
 #include "agent_endpoint.h"
 
+static WCHAR endpoint[NAPAGENT_ENDPOINT_MAX];
+
 RPC_STATUS agent_rpc_start(void)
 {
     RPC_STATUS status;
 
-    /* ncalrpc is reachable from this machine only: local callers only. */
+    /* A name of our own (agent_endpoint.h says why); ncalrpc is reachable
+     * from this machine only: local callers only. */
+    wsprintfW(endpoint, L"napagent-%lu", GetCurrentProcessId());
     status = RpcServerUseProtseqEpW((RPC_WSTR)NAPAGENT_PROTSEQ, RPC_C_PROTSEQ_MAX_REQS_DEFAULT,
-                                    (RPC_WSTR)NAPAGENT_ENDPOINT, NULL);
+                                    (RPC_WSTR)endpoint, NULL);
     if (status != RPC_S_OK && status != RPC_S_DUPLICATE_ENDPOINT) return status;
     status = RpcServerRegisterIfEx(NapAgentRpc_v1_0_s_ifspec, NULL, NULL, RPC_IF_AUTOLISTEN,
                                    RPC_C_LISTEN_MAX_CALLS_DEFAULT, NULL);
     if (status != RPC_S_OK) return status;
-    agent_log("listening on %ls:%ls", NAPAGENT_PROTSEQ, NAPAGENT_ENDPOINT);
+    if (!agent_endpoint_publish(endpoint)) return RPC_S_CANT_CREATE_ENDPOINT;
+    agent_log("listening on %ls:%ls", NAPAGENT_PROTSEQ, endpoint);
     return RPC_S_OK;
 }
 
 void agent_rpc_stop(void)
 {
+    agent_endpoint_withdraw(endpoint);
     RpcServerUnregisterIf(NapAgentRpc_v1_0_s_ifspec, NULL, FALSE);
 }
 

@@ -21,11 +21,16 @@
 struct agent_link
 {
     LONG refs;
-    RPC_BINDING_HANDLE binding;
     UINT32 ec_id;
     DWORD timeout_ms;
     SRWLOCK lock;                  /* guards the fields below */
     CONDITION_VARIABLE bound_cv;   /* a rebind finished */
+    RPC_BINDING_HANDLE binding;    /* to the agent we know of; NULL before the first */
+    WCHAR endpoint[NAPAGENT_ENDPOINT_MAX];
+    /* Binding handles to agents that went away: freed when the link ends,
+     * since a worker stuck in a call may still be using one. */
+    unsigned int old_binding_count;
+    RPC_BINDING_HANDLE *old_bindings;
     NAPAGENT_EC_HANDLE ec;         /* NULL while not bound */
     UINT64 cookie;                 /* of the newest session, kept across restarts */
     BOOL rebinding;
@@ -40,6 +45,7 @@ struct link_job
 {
     struct call_job job;
     struct agent_link *link;
+    RPC_BINDING_HANDLE binding;
     NAPAGENT_EC_HANDLE ec;
     BOOL owns_ec;                  /* an unbind job: ec is no longer the link's */
     UINT64 previous_cookie;
@@ -69,7 +75,9 @@ static void link_release(struct agent_link *link)
     if (InterlockedDecrement(&link->refs)) return;
     if (link->ec) RpcSsDestroyClientContext(&link->ec);
     for (i = 0; i < link->retired_count; i++) RpcSsDestroyClientContext(&link->retired[i]);
-    RpcBindingFree(&link->binding);
+    if (link->binding) RpcBindingFree(&link->binding);
+    for (i = 0; i < link->old_binding_count; i++) RpcBindingFree(&link->old_bindings[i]);
+    HeapFree(GetProcessHeap(), 0, link->old_bindings);
     HeapFree(GetProcessHeap(), 0, link);
 }
 
@@ -126,7 +134,7 @@ static HRESULT bind_thunk(void *arg)
     struct link_job *job = arg;
     struct agent_link *link = job->link;
 
-    return NapAgentEcBind(link->binding, link->ec_id, GetCurrentProcessId(), job->previous_cookie,
+    return NapAgentEcBind(job->binding, link->ec_id, GetCurrentProcessId(), job->previous_cookie,
                           &job->cookie, &job->new_ec);
 }
 
@@ -152,6 +160,33 @@ static void session_lost(struct agent_link *link, NAPAGENT_EC_HANDLE ec)
     ReleaseSRWLockExclusive(&link->lock);
 }
 
+/* Caller holds link->lock.  Points the link at the agent running now: a
+ * restarted agent listens on a new endpoint.  FALSE if none is running. */
+static BOOL find_agent(struct agent_link *link)
+{
+    WCHAR endpoint[NAPAGENT_ENDPOINT_MAX];
+    RPC_BINDING_HANDLE binding, *old;
+
+    if (!agent_endpoint_find(endpoint, ARRAYSIZE(endpoint))) return FALSE;
+    if (link->binding && !lstrcmpW(endpoint, link->endpoint)) return TRUE;
+    if (agent_endpoint_bind_to(&binding, link->endpoint, ARRAYSIZE(link->endpoint)) != RPC_S_OK) return FALSE;
+    if (link->binding)
+    {
+        old = link->old_bindings
+              ? HeapReAlloc(GetProcessHeap(), 0, link->old_bindings, (link->old_binding_count + 1) * sizeof(*old))
+              : HeapAlloc(GetProcessHeap(), 0, sizeof(*old));
+        if (!old)
+        {
+            RpcBindingFree(&binding);
+            return FALSE;
+        }
+        link->old_bindings = old;
+        link->old_bindings[link->old_binding_count++] = link->binding;
+    }
+    link->binding = binding;
+    return TRUE;
+}
+
 /* Binds (or rebinds) unless bound; only one thread binds at a time, the
  * others wait for it within their own timeout. */
 static HRESULT ensure_bound(struct agent_link *link, NAPAGENT_EC_HANDLE *ec)
@@ -171,6 +206,8 @@ static HRESULT ensure_bound(struct agent_link *link, NAPAGENT_EC_HANDLE *ec)
     if (link->closed) hr = NAP_E_NOT_INITIALIZED;
     else if (link->ec) hr = S_OK;
     else if (link->rebinding) hr = RPC_E_TIMEOUT;
+    /* No agent process alive: say so without touching a pipe. */
+    else if (!find_agent(link)) hr = RPC_E_DISCONNECTED;
     else hr = S_FALSE;
     *ec = link->ec;
     if (hr != S_FALSE)
@@ -184,6 +221,7 @@ static HRESULT ensure_bound(struct agent_link *link, NAPAGENT_EC_HANDLE *ec)
     if (!(job = new_job(link, bind_thunk))) hr = E_OUTOFMEMORY;
     else
     {
+        job->binding = link->binding; /* stays valid: old handles live as long as the link */
         job->previous_cookie = link->cookie;
         hr = run_job(job, &code);
     }
@@ -255,11 +293,6 @@ HRESULT agent_link_bind(UINT32 ec_id, DWORD timeout_ms, struct agent_link **out)
     link->timeout_ms = timeout_ms;
     InitializeSRWLock(&link->lock);
     InitializeConditionVariable(&link->bound_cv);
-    if (agent_endpoint_bind(&link->binding) != RPC_S_OK)
-    {
-        HeapFree(GetProcessHeap(), 0, link);
-        return RPC_E_DISCONNECTED;
-    }
     if (FAILED(hr = first_bind(link)))
     {
         AcquireSRWLockExclusive(&link->lock);
@@ -279,28 +312,40 @@ static HRESULT session_unbind_thunk(void *arg)
     return NapAgentEcUnbind(&job->ec);
 }
 
-void agent_link_unbind(struct agent_link *link)
+HRESULT agent_link_unbind(struct agent_link *link)
 {
     struct link_job *job;
     NAPAGENT_EC_HANDLE ec;
+    BOOL closed;
     DWORD code;
+    HRESULT hr;
 
     AcquireSRWLockExclusive(&link->lock);
+    closed = link->closed;
     link->closed = TRUE;
     ec = link->ec;
     link->ec = NULL;
     WakeAllConditionVariable(&link->bound_cv);
     ReleaseSRWLockExclusive(&link->lock);
-    if (!ec) return;
+    /* Not bound: the agent is gone (or dropped us) and has forgotten us already. */
+    if (!ec) return closed ? S_OK : RPC_E_DISCONNECTED;
     if (!(job = new_job(link, session_unbind_thunk)))
     {
         RpcSsDestroyClientContext(&ec);
-        return;
+        return E_OUTOFMEMORY;
     }
     job->ec = ec;
     job->owns_ec = TRUE;
-    run_job(job, &code);
+    hr = run_job(job, &code);
     call_job_release(&job->job);
+    return hr;
+}
+
+HRESULT agent_link_check(struct agent_link *link)
+{
+    NAPAGENT_EC_HANDLE ec;
+
+    return ensure_bound(link, &ec);
 }
 
 void agent_link_free(struct agent_link *link)
@@ -453,7 +498,7 @@ HRESULT agent_link_callback_gone(struct agent_link *link)
 
 struct wait_call
 {
-    struct agent_link *link;
+    RPC_BINDING_HANDLE binding;
     UINT64 cookie;
     UINT32 timeout_ms;
     UINT32 event;
@@ -463,14 +508,14 @@ static HRESULT wait_event_thunk(void *arg)
 {
     struct wait_call *call = arg;
 
-    return NapAgentEcWaitEvent(call->link->binding, call->cookie, call->timeout_ms, &call->event);
+    return NapAgentEcWaitEvent(call->binding, call->cookie, call->timeout_ms, &call->event);
 }
 
 /* The long poll runs on the event thread itself: it may block as long as the
  * agent does, which only delays callbacks, never the EC. */
 HRESULT agent_link_wait_event(struct agent_link *link, UINT32 timeout_ms, UINT32 *event)
 {
-    struct wait_call call = { link, 0, timeout_ms, NAPAGENT_EVENT_NONE };
+    struct wait_call call = { NULL, 0, timeout_ms, NAPAGENT_EVENT_NONE };
     NAPAGENT_EC_HANDLE ec;
     DWORD code;
     HRESULT hr;
@@ -478,6 +523,7 @@ HRESULT agent_link_wait_event(struct agent_link *link, UINT32 timeout_ms, UINT32
     *event = NAPAGENT_EVENT_NONE;
     if (FAILED(hr = ensure_bound(link, &ec))) return hr;
     AcquireSRWLockShared(&link->lock);
+    call.binding = link->binding;
     call.cookie = link->cookie;
     ReleaseSRWLockShared(&link->lock);
     hr = rpc_guarded_call(wait_event_thunk, &call, &code);

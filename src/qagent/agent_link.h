@@ -20,7 +20,9 @@ struct agent_link;
 HRESULT agent_link_bind(UINT32 ec_id, DWORD timeout_ms, struct agent_link **out);
 /* Tells the agent the session ends (best effort, bounded); the link stays
  * usable for nothing but agent_link_free. */
-void agent_link_unbind(struct agent_link *link);
+HRESULT agent_link_unbind(struct agent_link *link);
+/* S_OK when the session is bound, after rebinding it if the agent was lost. */
+HRESULT agent_link_check(struct agent_link *link);
 void agent_link_free(struct agent_link *link);
 
 HRESULT agent_link_get_soh_request(struct agent_link *link, const NAPAGENT_CONNECTION_FACTS *facts,

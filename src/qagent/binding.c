@@ -74,7 +74,7 @@ static ULONG WINAPI binding_AddRef(INapEnforcementClientBinding *iface)
     return InterlockedIncrement(&binding->refs);
 }
 
-static void end_session(struct binding *binding)
+static HRESULT end_session(struct binding *binding)
 {
     struct ec_session *session;
 
@@ -82,9 +82,10 @@ static void end_session(struct binding *binding)
     session = binding->session;
     binding->session = NULL;
     binding->initialized = FALSE;
+    /* Calls in flight end within the call timeout, even with a hung agent. */
     while (binding->calls_in_flight) SleepConditionVariableCS(&binding->idle, &binding->cs, INFINITE);
     LeaveCriticalSection(&binding->cs);
-    if (session) ec_session_stop(session);
+    return session ? ec_session_stop(session) : S_OK;
 }
 
 static ULONG WINAPI binding_Release(INapEnforcementClientBinding *iface)
@@ -147,8 +148,8 @@ static HRESULT WINAPI binding_Uninitialize(INapEnforcementClientBinding *iface)
     initialized = binding->initialized;
     LeaveCriticalSection(&binding->cs);
     if (!initialized) return NAP_E_NOT_INITIALIZED;
-    end_session(binding);
-    return S_OK;
+    /* Uninitialised either way; the result says whether the agent heard it. */
+    return end_session(binding);
 }
 
 static HRESULT WINAPI binding_CreateConnection(INapEnforcementClientBinding *iface,
@@ -161,8 +162,10 @@ static HRESULT WINAPI binding_CreateConnection(INapEnforcementClientBinding *ifa
     if (!connection) return E_POINTER;
     *connection = NULL;
     if (FAILED(hr = begin_call(binding, &session))) return hr;
+    /* No RPC of its own, but like every binding method it reports a lost agent. */
+    if (FAILED(hr = agent_link_check(ec_session_link(session)))) ;
     /* docs/decisions.md: the 21st live connection is refused as a resource limit. */
-    if (!connection_quota_take(binding->quota, maxConnectionCountPerEnforcer)) hr = E_OUTOFMEMORY;
+    else if (!connection_quota_take(binding->quota, maxConnectionCountPerEnforcer)) hr = E_OUTOFMEMORY;
     else if (FAILED(hr = connection_create(binding->id, binding->quota, connection)))
         connection_quota_give_back(binding->quota);
     end_call(binding, session);

@@ -219,11 +219,13 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
     return S_OK;
 }
 
-void ec_session_stop(struct ec_session *session)
+HRESULT ec_session_stop(struct ec_session *session)
 {
+    HRESULT hr;
+
     InterlockedExchange(&session->stopping, 1);
     /* Unbinding wakes the event thread's long poll with NAPAGENT_EVENT_CLOSED. */
-    agent_link_unbind(session->link);
+    hr = agent_link_unbind(session->link);
     if (GetCurrentThreadId() != session->thread_id)
     {
         /* Waits for a callback in flight, then no callback runs any more. */
@@ -234,4 +236,5 @@ void ec_session_stop(struct ec_session *session)
     /* From inside a callback the thread is ours: it drops the callback once
      * the callback has returned. */
     ec_session_release(session);
+    return hr;
 }

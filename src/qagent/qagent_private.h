@@ -48,9 +48,10 @@ struct ec_session;
 struct agent_link;
 HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *callback,
                          struct ec_session **out);
-/* Ends the session: unbinds, stops the event thread and waits for it unless
- * called on it, then drops the caller's reference. */
-void ec_session_stop(struct ec_session *session);
+/* Ends the session: unbinds, stops the event thread and waits for it (bounded)
+ * unless called on it, then drops the caller's reference.  S_OK, or why the
+ * agent could not be told (RPC_E_DISCONNECTED, RPC_E_TIMEOUT). */
+HRESULT ec_session_stop(struct ec_session *session);
 void ec_session_addref(struct ec_session *session);
 void ec_session_release(struct ec_session *session);
 struct agent_link *ec_session_link(struct ec_session *session);

@@ -67,15 +67,19 @@ struct soh_attr_value
 /* Strict per-type decoding of one TLV value (len = its Length field). */
 enum soh_status soh_attr_decode(uint16_t type, const uint8_t *value, uint16_t len, struct soh_attr_value *out);
 /* Encodes a whole TLV (type, length, value); SOH_ERR_NO_SPACE when cap is short
- * (*len then holds the size needed). */
+ * (*len then holds the size needed).  The kind follows from value->type
+ * (value->kind is not read) and the M/R flag bits are always sent as 0. */
 enum soh_status soh_attr_encode(const struct soh_attr_value *value, uint8_t *out, size_t cap, size_t *len);
-/* Item i (0-based) of a CODES value, as a host-order 32-bit value. */
+/* Item i (0-based) of a CODES value, as a host-order 32-bit value; 0 when i
+ * is out of range or value is not a CODES value. */
 uint32_t soh_attr_code(const struct soh_attr_value *value, uint16_t i);
 
-/* The rules of one SHA's or SHV's SoH (a run of TLVs): System-Health-Id
- * first; at most maxSoHAttributeCount TLVs; every value valid for its type;
- * in a response at most one Ipv4FixupServers or Ipv6FixupServers TLV; it must
- * carry a ComplianceResultCodes/ErrorCodes or a FailureCategory TLV. */
+/* The rules of one SHA's or SHV's SoH (a run of TLVs that must fill len
+ * exactly): System-Health-Id first and only there; at most
+ * maxSoHAttributeCount TLVs; every value valid for its type; in a response
+ * at most one Ipv4FixupServers and at most one Ipv6FixupServers TLV, and a
+ * ComplianceResultCodes/ErrorCodes or a FailureCategory TLV (docs/codec.md
+ * explains why requests need neither). */
 enum soh_status soh_sha_validate(const uint8_t *tlvs, size_t len, int is_request);
 
 #endif

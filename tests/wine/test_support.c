@@ -166,9 +166,10 @@ struct mgmt_call
     NAPAGENT_STATE *state;
     UINT32 count;
     NAPAGENT_CONNECTION_FACTS *facts;
+    NAPAGENT_EC_INFO *ecs;
 };
 
-enum { OP_REGISTER, OP_UNREGISTER, OP_ENABLE, OP_NOTIFY, OP_SETTING, OP_STATE, OP_QUERY };
+enum { OP_REGISTER, OP_UNREGISTER, OP_ENABLE, OP_NOTIFY, OP_SETTING, OP_STATE, OP_QUERY, OP_LIST };
 
 static HRESULT mgmt_thunk(void *arg)
 {
@@ -189,6 +190,7 @@ static HRESULT mgmt_thunk(void *arg)
     case OP_SETTING:    return NapAgentSetSetting(call->binding, call->id, call->value);
     case OP_STATE:      return NapAgentGetState(call->binding, call->state);
     case OP_QUERY:      return NapAgentQueryConnections(call->binding, call->id, 5000, &call->count, &call->facts);
+    case OP_LIST:       return NapAgentListEcs(call->binding, &call->count, &call->ecs);
     }
     return E_INVALIDARG;
 }
@@ -245,6 +247,24 @@ HRESULT test_unregister_ec(UINT32 id)
     return mgmt(OP_UNREGISTER, id, FALSE, 0);
 }
 
+HRESULT test_unregister_all_ecs(void)
+{
+    struct mgmt_call call = { .op = OP_LIST };
+    HRESULT hr = run_mgmt(&call);
+    UINT32 i;
+
+    for (i = 0; SUCCEEDED(hr) && i < call.count; i++)
+    {
+        hr = test_unregister_ec(call.ecs[i].id);
+        MIDL_user_free(call.ecs[i].friendly_name);
+        MIDL_user_free(call.ecs[i].description);
+        MIDL_user_free(call.ecs[i].version);
+        MIDL_user_free(call.ecs[i].vendor_name);
+    }
+    MIDL_user_free(call.ecs);
+    return hr;
+}
+
 HRESULT test_notify_soh_change(void)
 {
     return mgmt(OP_NOTIFY, 0, FALSE, 0);
@@ -253,4 +273,28 @@ HRESULT test_notify_soh_change(void)
 HRESULT test_set_retry_interval(UINT32 ms)
 {
     return mgmt(OP_SETTING, NAPAGENT_SETTING_RETRY_INTERVAL_MS, FALSE, ms);
+}
+
+HRESULT test_set_setting(UINT32 setting, UINT32 value)
+{
+    return mgmt(OP_SETTING, setting, FALSE, value);
+}
+
+typedef LONG (WINAPI *process_fn)(HANDLE);
+
+static BOOL call_ntdll(const char *name, HANDLE process)
+{
+    process_fn fn = (process_fn)(void *)GetProcAddress(GetModuleHandleW(L"ntdll.dll"), name);
+
+    return fn && fn(process) == 0;
+}
+
+BOOL test_suspend_process(HANDLE process)
+{
+    return call_ntdll("NtSuspendProcess", process);
+}
+
+BOOL test_resume_process(HANDLE process)
+{
+    return call_ntdll("NtResumeProcess", process);
 }

@@ -39,10 +39,17 @@ int test_register_qagent(void);
 /* Make sure `id` is registered with the agent and enabled or disabled. */
 HRESULT test_register_ec(UINT32 id, BOOL enabled);
 HRESULT test_unregister_ec(UINT32 id);
+/* Unregister every EC the agent knows (none may be bound). */
+HRESULT test_unregister_all_ecs(void);
 
 /* Ask the agent to send NotifySoHChange to every bound EC. */
 HRESULT test_notify_soh_change(void);
 HRESULT test_set_retry_interval(UINT32 ms);
+/* Any NAPAGENT_SETTING (e.g. NAPAGENT_SETTING_CLIENT_TIMEOUT_MS). */
+HRESULT test_set_setting(UINT32 setting, UINT32 value);
+/* Freeze and thaw every thread of a process, as SIGSTOP / SIGCONT would. */
+BOOL test_suspend_process(HANDLE process);
+BOOL test_resume_process(HANDLE process);
 
 /* The agent's counters (NapAgentGetState). */
 struct _NAPAGENT_STATE;

@@ -1,0 +1,494 @@
+/*
+ * Agent restarts, hangs and deaths, and enforcement clients that die: recovery for real
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "test_support.h"
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+#include "NapEnforcementClient.h"
+#include "napagent_rpc.h"
+#include "nap_hresults.h"
+#include "callback_sink.h"
+#include "soh.h"
+
+#define EC_ID        0x000137E0u
+#define STRESS_FIRST 0x000137E1u   /* the stress children's ids */
+#define STRESS_COUNT 3
+#define LIMIT_FIRST  0x00013800u   /* maxEnforcerCount ids for the limit test */
+#define STOP_EVENT   L"opennap-test-recovery-stop"
+#define READY_EVENT  L"opennap-test-recovery-ready"
+#define CALL_TIMEOUT_MS 400
+
+static HANDLE agent;
+
+/* Answers the connection's current request with "not restricted". */
+static HRESULT answer_request(INapEnforcementClientConnection *connection)
+{
+    NetworkSoHRequest *request = NULL;
+    struct soh_request decoded;
+    struct soh_response response;
+    NetworkSoHResponse soh;
+    BYTE bytes[512];
+    size_t size;
+    HRESULT hr = INapEnforcementClientConnection_GetSoHRequest(connection, &request);
+
+    if (FAILED(hr)) return hr;
+    if (!request->size || soh_decode_request(request->data, request->size, &decoded) != SOH_OK) hr = E_FAIL;
+    CoTaskMemFree(request->data);
+    CoTaskMemFree(request);
+    if (FAILED(hr)) return hr;
+    memset(&response, 0, sizeof(response));
+    response.with_mode_header = 1;
+    response.has_correlation = 1;
+    response.correlation = decoded.correlation;
+    response.quarantine.state = 1;
+    response.quarantine.prob_time = SOH_PROB_TIME_NONE;
+    if (soh_encode_response(&response, bytes, sizeof(bytes), &size) != SOH_OK) return E_FAIL;
+    soh.size = (UINT16)size;
+    soh.data = bytes;
+    return INapEnforcementClientConnection_SetSoHResponse(connection, &soh);
+}
+
+static HRESULT exchange(INapEnforcementClientBinding *binding, INapEnforcementClientConnection *connection)
+{
+    BOOL retrigger;
+    HRESULT hr;
+
+    if (FAILED(hr = INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger))) return hr;
+    if (FAILED(hr = answer_request(connection))) return hr;
+    return INapEnforcementClientBinding_ProcessSoHResponse(binding, connection);
+}
+
+static HRESULT bind_ec(UINT32 id, struct callback_sink *sink, INapEnforcementClientBinding **binding,
+                       INapEnforcementClientConnection **connection)
+{
+    GUID guid;
+    HRESULT hr;
+
+    callback_sink_init(sink);
+    *connection = NULL;
+    hr = CoCreateInstance(&CLSID_NapEnforcementClientBinding, NULL, CLSCTX_INPROC_SERVER,
+                          &IID_INapEnforcementClientBinding, (void **)binding);
+    if (FAILED(hr)) return hr;
+    hr = INapEnforcementClientBinding_Initialize(*binding, id, &sink->INapEnforcementClientCallback_iface);
+    if (SUCCEEDED(hr)) hr = INapEnforcementClientBinding_CreateConnection(*binding, connection);
+    if (FAILED(hr)) return hr;
+    CoCreateGuid(&guid);
+    INapEnforcementClientConnection_SetConnectionId(*connection, &guid);
+    /* The EC answers GetConnections with its one connection, as a real EC would. */
+    sink->connection_count = 1;
+    sink->connections[0] = *connection;
+    return S_OK;
+}
+
+/* --child-stress <id>: exchange in a loop until told to stop, then prove the binding works. */
+static int run_stress_child(UINT32 id)
+{
+    HANDLE stop = OpenEventW(SYNCHRONIZE, FALSE, STOP_EVENT);
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    struct callback_sink sink;
+    unsigned int ok = 0, disconnected = 0, timeouts = 0, other = 0;
+    DWORD start;
+    HRESULT hr;
+
+    if (!stop || FAILED(bind_ec(id, &sink, &binding, &connection))) return 10;
+    while (WaitForSingleObject(stop, 0) != WAIT_OBJECT_0)
+    {
+        hr = exchange(binding, connection);
+        if (hr == S_OK) ok++;
+        else if (hr == RPC_E_DISCONNECTED) { disconnected++; Sleep(5); }
+        else if (hr == RPC_E_TIMEOUT) timeouts++;
+        /* A restart between request and response: the new agent may not know the request. */
+        else if (hr == E_INVALIDARG || hr == NAP_E_MISMATCHED_ID) ok++;
+        else { other++; fprintf(stderr, "child %x: unexpected 0x%08lx\n", id, hr); }
+    }
+    /* The agent is up again: the binding must be fully back by itself. */
+    start = GetTickCount();
+    while ((hr = exchange(binding, connection)) != S_OK && GetTickCount() - start < 5000) Sleep(10);
+    printf("child %x: %u ok, %u disconnected, %u timeouts, %u other; final exchange 0x%08lx; %ld NotifySoHChange, %ld GetConnections\n",
+           id, ok, disconnected, timeouts, other, hr, sink.notify_count, sink.get_connections_count);
+    if (hr != S_OK || other) return 11;
+    INapEnforcementClientConnection_Release(connection);
+    if (FAILED(INapEnforcementClientBinding_Uninitialize(binding))) return 12;
+    INapEnforcementClientBinding_Release(binding);
+    return 0;
+}
+
+/* --child-limit: bind maxEnforcerCount ECs, each with a connection, and wait to be killed mid-call. */
+static DWORD WINAPI limit_traffic(void *arg)
+{
+    INapEnforcementClientBinding *binding = arg;
+    INapEnforcementClientConnection *connection;
+    GUID guid;
+    BOOL retrigger;
+
+    if (FAILED(INapEnforcementClientBinding_CreateConnection(binding, &connection))) return 1;
+    CoCreateGuid(&guid);
+    INapEnforcementClientConnection_SetConnectionId(connection, &guid);
+    for (;;) INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger);
+}
+
+static int run_limit_child(void)
+{
+    HANDLE ready = OpenEventW(EVENT_MODIFY_STATE, FALSE, READY_EVENT);
+    static struct callback_sink sinks[maxEnforcerCount];
+    unsigned int i;
+
+    for (i = 0; i < maxEnforcerCount; i++)
+    {
+        INapEnforcementClientBinding *binding;
+        HRESULT hr;
+
+        callback_sink_init(&sinks[i]);
+        if (FAILED(CoCreateInstance(&CLSID_NapEnforcementClientBinding, NULL, CLSCTX_INPROC_SERVER,
+                                    &IID_INapEnforcementClientBinding, (void **)&binding))) return 20;
+        hr = INapEnforcementClientBinding_Initialize(binding, LIMIT_FIRST + i, &sinks[i].INapEnforcementClientCallback_iface);
+        if (FAILED(hr))
+        {
+            fprintf(stderr, "limit child: Initialize %u failed 0x%08lx\n", i, hr);
+            return 21;
+        }
+        CloseHandle(CreateThread(NULL, 0, limit_traffic, binding, 0, NULL));
+    }
+    SetEvent(ready);
+    Sleep(INFINITE);
+    return 0;
+}
+
+static HANDLE start_child(const WCHAR *args)
+{
+    WCHAR path[MAX_PATH], cmdline[MAX_PATH + 64];
+    STARTUPINFOW si = { .cb = sizeof(si) };
+    PROCESS_INFORMATION pi;
+
+    test_bin_path(L"test_recovery.exe", path, MAX_PATH);
+    swprintf(cmdline, ARRAYSIZE(cmdline), L"\"%ls\" %ls", path, args);
+    if (!CreateProcessW(path, cmdline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return NULL;
+    CloseHandle(pi.hThread);
+    return pi.hProcess;
+}
+
+static void restart_agent(void)
+{
+    test_kill_agent(agent);
+    agent = test_start_agent();
+    assert_non_null(agent);
+}
+
+static int setup(void **state)
+{
+    unsigned int i;
+
+    (void)state;
+    if (test_register_qagent() != 0) return -1;
+    if (!(agent = test_start_agent())) return -1;
+    if (FAILED(test_register_ec(EC_ID, TRUE))) return -1;
+    for (i = 0; i < STRESS_COUNT; i++)
+        if (FAILED(test_register_ec(STRESS_FIRST + i, TRUE))) return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000);
+    test_kill_agent(agent);
+    return 0;
+}
+
+static BOOL sink_saw_rebind(void *arg)
+{
+    struct callback_sink *sink = arg;
+
+    return sink->get_connections_count >= 1 && sink->notify_count >= 1;
+}
+
+static BOOL agent_has_one_connection(void *unused)
+{
+    NAPAGENT_STATE state;
+
+    (void)unused;
+    return SUCCEEDED(test_get_state(&state)) && state.bound_ec_count == 1 && state.connection_count == 1;
+}
+
+static void test_agent_killed_and_restarted(void **state)
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection, *other = (void *)1;
+    struct callback_sink sink;
+    BOOL retrigger;
+
+    (void)state;
+    assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
+    assert_int_equal(exchange(binding, connection), S_OK);
+
+    /* kill -9: every method says RPC_E_DISCONNECTED; the binding stays initialised. */
+    test_kill_agent(agent);
+    agent = NULL;
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), RPC_E_DISCONNECTED);
+    assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(binding, connection), RPC_E_DISCONNECTED);
+    assert_int_equal(INapEnforcementClientBinding_NotifySoHChangeFailure(binding), RPC_E_DISCONNECTED);
+    assert_int_equal(INapEnforcementClientBinding_CreateConnection(binding, &other), RPC_E_DISCONNECTED);
+    assert_null(other);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID, &sink.INapEnforcementClientCallback_iface),
+                     HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED));
+
+    /* Back: the very next call works, and the agent re-learns the EC by itself. */
+    assert_non_null(agent = test_start_agent());
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+    assert_true(test_wait_for(sink_saw_rebind, &sink, 5000));
+    assert_true(test_wait_for(agent_has_one_connection, NULL, 5000));
+    assert_int_equal(answer_request(connection), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(binding, connection), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_NotifyConnectionStateDown(binding, connection), S_OK);
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    assert_int_equal(callback_sink_refs(&sink), 1);
+}
+
+static void test_response_to_previous_agents_request(void **state)
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    struct callback_sink sink;
+    BOOL retrigger;
+
+    (void)state;
+    assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+    assert_int_equal(answer_request(connection), S_OK);
+    /* The agent restarts while the server's answer is on its way. */
+    restart_agent();
+    assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(binding, connection), S_OK);
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+}
+
+static void test_uninitialize_while_agent_down(void **state)
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    struct callback_sink sink;
+
+    (void)state;
+    assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
+    test_kill_agent(agent);
+    agent = NULL;
+    /* Uninitialised all the same; the agent could not be told. */
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), RPC_E_DISCONNECTED);
+    assert_int_equal(callback_sink_refs(&sink), 1); /* the callback was dropped all the same */
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), NAP_E_NOT_INITIALIZED);
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    assert_non_null(agent = test_start_agent());
+}
+
+static double elapsed_ms(LARGE_INTEGER start)
+{
+    LARGE_INTEGER now, frequency;
+
+    QueryPerformanceCounter(&now);
+    QueryPerformanceFrequency(&frequency);
+    return (now.QuadPart - start.QuadPart) * 1000.0 / frequency.QuadPart;
+}
+
+static void test_hung_agent(void **state)
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    struct callback_sink sink;
+    LARGE_INTEGER start;
+    BOOL retrigger;
+    double ms;
+
+    (void)state;
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, CALL_TIMEOUT_MS), S_OK);
+    assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
+    assert_int_equal(exchange(binding, connection), S_OK);
+
+    /* SIGSTOP: the agent accepts nothing and answers nothing. */
+    assert_true(test_suspend_process(agent));
+    QueryPerformanceCounter(&start);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), RPC_E_TIMEOUT);
+    ms = elapsed_ms(start);
+    print_message("GetSoHRequest returned RPC_E_TIMEOUT after %.0f ms (bound %u ms)\n", ms, CALL_TIMEOUT_MS);
+    assert_true(ms >= CALL_TIMEOUT_MS - 20 && ms < CALL_TIMEOUT_MS * 3);
+    assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(binding, connection), RPC_E_TIMEOUT);
+    assert_int_equal(INapEnforcementClientBinding_NotifySoHChangeFailure(binding), RPC_E_TIMEOUT);
+
+    /* SIGCONT: the binding works again. */
+    assert_true(test_resume_process(agent));
+    assert_int_equal(exchange(binding, connection), S_OK);
+
+    /* Uninitialize against a hung agent is bounded too. */
+    assert_true(test_suspend_process(agent));
+    QueryPerformanceCounter(&start);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), RPC_E_TIMEOUT);
+    ms = elapsed_ms(start);
+    print_message("Uninitialize returned after %.0f ms\n", ms);
+    assert_true(ms < CALL_TIMEOUT_MS * 4);
+    assert_true(test_resume_process(agent));
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000), S_OK);
+}
+
+static void test_restart_cycles_under_traffic(void **state)
+{
+    HANDLE stop = CreateEventW(NULL, TRUE, FALSE, STOP_EVENT), children[STRESS_COUNT];
+    unsigned int i, cycle;
+    WCHAR args[64];
+    DWORD code;
+
+    (void)state;
+    for (i = 0; i < STRESS_COUNT; i++)
+    {
+        swprintf(args, ARRAYSIZE(args), L"--child-stress %u", STRESS_FIRST + i);
+        assert_non_null(children[i] = start_child(args));
+    }
+    Sleep(500);
+    for (cycle = 0; cycle < 10; cycle++)
+    {
+        test_kill_agent(agent);
+        Sleep(20 + 15 * (cycle % 4));
+        assert_non_null(agent = test_start_agent());
+        Sleep(150);
+    }
+    SetEvent(stop);
+    for (i = 0; i < STRESS_COUNT; i++)
+    {
+        assert_int_equal(WaitForSingleObject(children[i], 30000), WAIT_OBJECT_0);
+        GetExitCodeProcess(children[i], &code);
+        CloseHandle(children[i]);
+        assert_int_equal(code, 0);
+    }
+    CloseHandle(stop);
+}
+
+static BOOL agent_is_empty(void *unused)
+{
+    NAPAGENT_STATE state;
+
+    (void)unused;
+    return SUCCEEDED(test_get_state(&state)) && !state.bound_ec_count && !state.connection_count;
+}
+
+static void test_killed_clients_free_the_limit(void **state)
+{
+    HANDLE ready = CreateEventW(NULL, FALSE, FALSE, READY_EVENT), child;
+    NAPAGENT_STATE agent_state;
+    unsigned int i, round;
+
+    (void)state;
+    /* Room for maxEnforcerCount registrations, all of them ours. */
+    test_unregister_all_ecs();
+    for (i = 0; i < maxEnforcerCount; i++) assert_int_equal(test_register_ec(LIMIT_FIRST + i, TRUE), S_OK);
+    for (round = 0; round < 2; round++)
+    {
+        assert_non_null(child = start_child(L"--child-limit"));
+        assert_int_equal(WaitForSingleObject(ready, 30000), WAIT_OBJECT_0);
+        Sleep(200); /* 20 threads in GetSoHRequest */
+        assert_int_equal(test_get_state(&agent_state), S_OK);
+        assert_int_equal(agent_state.bound_ec_count, maxEnforcerCount);
+        TerminateProcess(child, 9);
+        WaitForSingleObject(child, 10000);
+        CloseHandle(child);
+        assert_true(test_wait_for(agent_is_empty, NULL, 5000));
+    }
+    CloseHandle(ready);
+    test_unregister_all_ecs();
+    assert_int_equal(test_register_ec(EC_ID, TRUE), S_OK);
+    for (i = 0; i < STRESS_COUNT; i++) assert_int_equal(test_register_ec(STRESS_FIRST + i, TRUE), S_OK);
+}
+
+static BOOL service_state_is(DWORD wanted)
+{
+    SC_HANDLE manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), service;
+    SERVICE_STATUS status = { 0 };
+
+    if (!manager) return FALSE;
+    service = OpenServiceW(manager, L"napagent", SERVICE_QUERY_STATUS);
+    if (service)
+    {
+        QueryServiceStatus(service, &status);
+        CloseServiceHandle(service);
+    }
+    CloseServiceHandle(manager);
+    return status.dwCurrentState == wanted;
+}
+
+static BOOL service_stopped(void *unused)
+{
+    (void)unused;
+    return service_state_is(SERVICE_STOPPED);
+}
+
+static void stop_service(void)
+{
+    SC_HANDLE manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), service;
+    SERVICE_STATUS status;
+
+    service = OpenServiceW(manager, L"napagent", SERVICE_STOP);
+    if (service)
+    {
+        ControlService(service, SERVICE_CONTROL_STOP, &status);
+        CloseServiceHandle(service);
+    }
+    CloseServiceHandle(manager);
+}
+
+static void test_initialize_starts_the_service(void **state)
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    struct callback_sink sink;
+
+    (void)state;
+    test_kill_agent(agent);
+    agent = NULL;
+    assert_int_equal(test_run_program(L"napagent.exe", L"--install", 30000), 0);
+    assert_true(service_stopped(NULL));
+    /* Installed and stopped: Initialize starts it, as on Windows. */
+    assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
+    assert_true(service_state_is(SERVICE_RUNNING));
+    assert_int_equal(exchange(binding, connection), S_OK);
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    stop_service();
+    assert_true(test_wait_for(service_stopped, NULL, 10000));
+    assert_int_equal(test_run_program(L"napagent.exe", L"--uninstall", 30000), 0);
+    assert_non_null(agent = test_start_agent());
+    /* Uninstalling removed the agent's key: register again for the tests after us. */
+    assert_int_equal(test_register_ec(EC_ID, TRUE), S_OK);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] =
+    {
+        cmocka_unit_test(test_agent_killed_and_restarted),
+        cmocka_unit_test(test_response_to_previous_agents_request),
+        cmocka_unit_test(test_uninitialize_while_agent_down),
+        cmocka_unit_test(test_hung_agent),
+        cmocka_unit_test(test_restart_cycles_under_traffic),
+        cmocka_unit_test(test_killed_clients_free_the_limit),
+        cmocka_unit_test(test_initialize_starts_the_service),
+    };
+    int failures;
+
+    test_install_crash_handler();
+    CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    if (argc > 2 && !strcmp(argv[1], "--child-stress")) return run_stress_child(strtoul(argv[2], NULL, 0));
+    if (argc > 1 && !strcmp(argv[1], "--child-limit")) return run_limit_child();
+    failures = cmocka_run_group_tests(tests, setup, teardown);
+    CoUninitialize();
+    return failures;
+}
