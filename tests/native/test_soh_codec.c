@@ -725,7 +725,10 @@ static void test_status_strings(void **state)
     assert_string_equal(soh_status_string(SOH_STATUS_COUNT), "unknown status");
 }
 
-/* Seed corpus for fuzz_soh: a few valid requests and responses. */
+/* Seed corpora for the fuzz targets: a few valid requests for
+ * fuzz_soh_request and a few valid responses for fuzz_soh_response, each kind
+ * in its own directory (tests/native/corpus-request and corpus-response), as
+ * `--write-corpus REQUEST_DIR RESPONSE_DIR` writes them. */
 static int write_seed(const char *dir, const char *name, const uint8_t *data, size_t len)
 {
     char path[1024];
@@ -737,30 +740,30 @@ static int write_seed(const char *dir, const char *name, const uint8_t *data, si
     return fclose(f) != 0;
 }
 
-static int write_corpus(const char *dir)
+static int write_corpus(const char *request_dir, const char *response_dir)
 {
     struct soh_request req;
     struct soh_response resp;
     uint8_t out[SOH_MAX_NETWORK_SIZE];
     size_t len;
     uint16_t i;
-    int failed = write_seed(dir, "request-example", example, sizeof(example));
+    int failed = write_seed(request_dir, "request-example", example, sizeof(example));
 
     example_request(&req);
     req.with_mode_header = 0;
     req.entry_count = SOH_MAX_ENTRIES;
     for (i = 0; i < SOH_MAX_ENTRIES; i++) req.entries[i] = make_entry(i, SAMPLE_SHV + i, i, i % 6);
     failed |= soh_encode_request(&req, out, sizeof(out), &len) != SOH_OK;
-    failed |= write_seed(dir, "request-20-entries", out, len);
+    failed |= write_seed(request_dir, "request-20-entries", out, len);
 
     example_response(&resp);
     failed |= soh_encode_response(&resp, out, sizeof(out), &len) != SOH_OK;
-    failed |= write_seed(dir, "response-mode", out, len);
+    failed |= write_seed(response_dir, "response-mode", out, len);
     resp.with_mode_header = 0;
     resp.has_installed_shvs = 0;
     resp.entry_count = 0;
     failed |= soh_encode_response(&resp, out, sizeof(out), &len) != SOH_OK;
-    failed |= write_seed(dir, "response-plain", out, len);
+    failed |= write_seed(response_dir, "response-plain", out, len);
     return failed;
 }
 
@@ -791,6 +794,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_status_strings),
     };
 
-    if (argc == 3 && !strcmp(argv[1], "--write-corpus")) return write_corpus(argv[2]);
+    if (argc == 4 && !strcmp(argv[1], "--write-corpus")) return write_corpus(argv[2], argv[3]);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
