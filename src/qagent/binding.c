@@ -100,7 +100,7 @@ static ULONG WINAPI binding_Release(INapEnforcementClientBinding *iface)
         connection_quota_release(binding->quota);
         DeleteCriticalSection(&binding->cs);
         HeapFree(GetProcessHeap(), 0, binding);
-        InterlockedDecrement(&qagent_object_count);
+        com_server_object_destroyed();
     }
     return refs;
 }
@@ -319,7 +319,7 @@ HRESULT binding_create(REFIID riid, void **out)
     binding->refs = 1;
     InitializeCriticalSection(&binding->cs);
     InitializeConditionVariable(&binding->idle);
-    InterlockedIncrement(&qagent_object_count);
+    com_server_object_created();
 
     hr = INapEnforcementClientBinding_QueryInterface(&binding->INapEnforcementClientBinding_iface, riid, out);
     INapEnforcementClientBinding_Release(&binding->INapEnforcementClientBinding_iface);

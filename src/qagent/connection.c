@@ -167,7 +167,7 @@ static void connection_destroy(struct connection *conn)
         connection_quota_release(conn->quota);
     }
     HeapFree(GetProcessHeap(), 0, conn);
-    InterlockedDecrement(&qagent_object_count);
+    com_server_object_destroyed();
 }
 
 static HRESULT WINAPI connection_QueryInterface(INapEnforcementClientConnection2 *iface, REFIID riid, void **out)
@@ -612,7 +612,7 @@ HRESULT connection_create(EnforcementEntityId id, struct connection_quota *quota
     conn->extended_state = extendedIsolationStateNoData;
 
     if ((conn->quota = quota)) connection_quota_addref(quota);
-    InterlockedIncrement(&qagent_object_count);
+    com_server_object_created();
 
     *out = (INapEnforcementClientConnection *)&conn->INapEnforcementClientConnection2_iface;
     return S_OK;

@@ -57,7 +57,7 @@ void ec_session_release(struct ec_session *session)
     if (session->thread) CloseHandle(session->thread);
     DeleteCriticalSection(&session->callback_cs);
     HeapFree(GetProcessHeap(), 0, session);
-    InterlockedDecrement(&qagent_object_count);
+    com_server_object_destroyed();
 }
 
 struct agent_link *ec_session_link(struct ec_session *session)
@@ -196,7 +196,7 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
     session->refs = 1;
     session->timeout_ms = read_call_timeout();
     InitializeCriticalSection(&session->callback_cs);
-    InterlockedIncrement(&qagent_object_count);
+    com_server_object_created();
     hr = agent_link_bind(id, session->timeout_ms, &session->link);
     if (FAILED(hr))
     {

@@ -1,5 +1,5 @@
 /*
- * qagent.dll entry points and its class factory
+ * qagent.dll entry points and its class table
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -7,96 +7,33 @@
  */
 #include "qagent_private.h"
 
-HINSTANCE qagent_instance;
-LONG qagent_object_count;
+static HINSTANCE qagent_instance;
 
-struct class_factory
+/* What regsvr32 registers (registry/qagent.reg) and what CoCreateInstance finds. */
+const struct com_class com_server_classes[] =
 {
-    IClassFactory IClassFactory_iface;
-    const CLSID *clsid;
-    HRESULT (*create)(REFIID riid, void **out);
+    { &CLSID_NapEnforcementClientBinding, L"NapEnforcementClientBinding", L"Both", binding_create },
 };
-
-static inline struct class_factory *impl_from_IClassFactory(IClassFactory *iface)
-{
-    return CONTAINING_RECORD(iface, struct class_factory, IClassFactory_iface);
-}
-
-static HRESULT WINAPI factory_QueryInterface(IClassFactory *iface, REFIID riid, void **out)
-{
-    if (!out) return E_POINTER;
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IClassFactory))
-    {
-        *out = iface;
-        IClassFactory_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
-}
-
-/* The factories are static: their lifetime is the DLL's, counted as locks. */
-static ULONG WINAPI factory_AddRef(IClassFactory *iface)
-{
-    (void)iface;
-    InterlockedIncrement(&qagent_object_count);
-    return 2;
-}
-
-static ULONG WINAPI factory_Release(IClassFactory *iface)
-{
-    (void)iface;
-    InterlockedDecrement(&qagent_object_count);
-    return 1;
-}
-
-static HRESULT WINAPI factory_CreateInstance(IClassFactory *iface, IUnknown *outer, REFIID riid, void **out)
-{
-    struct class_factory *factory = impl_from_IClassFactory(iface);
-
-    if (!out) return E_POINTER;
-    *out = NULL;
-    if (outer) return CLASS_E_NOAGGREGATION;
-    return factory->create(riid, out);
-}
-
-static HRESULT WINAPI factory_LockServer(IClassFactory *iface, BOOL lock)
-{
-    (void)iface;
-    if (lock) InterlockedIncrement(&qagent_object_count);
-    else InterlockedDecrement(&qagent_object_count);
-    return S_OK;
-}
-
-static const IClassFactoryVtbl factory_vtbl =
-{
-    factory_QueryInterface,
-    factory_AddRef,
-    factory_Release,
-    factory_CreateInstance,
-    factory_LockServer,
-};
-
-static struct class_factory factories[] =
-{
-    { { &factory_vtbl }, &CLSID_NapEnforcementClientBinding, binding_create },
-};
+const unsigned int com_server_class_count = ARRAYSIZE(com_server_classes);
 
 HRESULT WINAPI DllGetClassObject(REFCLSID clsid, REFIID riid, void **out)
 {
-    unsigned int i;
-
-    if (!out) return E_POINTER;
-    *out = NULL;
-    for (i = 0; i < ARRAYSIZE(factories); i++)
-        if (IsEqualCLSID(clsid, factories[i].clsid))
-            return IClassFactory_QueryInterface(&factories[i].IClassFactory_iface, riid, out);
-    return CLASS_E_CLASSNOTAVAILABLE;
+    return com_server_get_class_object(clsid, riid, out);
 }
 
 HRESULT WINAPI DllCanUnloadNow(void)
 {
-    return qagent_object_count ? S_FALSE : S_OK;
+    return com_server_can_unload();
+}
+
+HRESULT WINAPI DllRegisterServer(void)
+{
+    return com_server_register(qagent_instance);
+}
+
+HRESULT WINAPI DllUnregisterServer(void)
+{
+    return com_server_unregister();
 }
 
 BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)

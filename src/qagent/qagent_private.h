@@ -10,10 +10,9 @@
 
 #include <windows.h>
 #include <objbase.h>
+#include "com_server.h"
 #include "NapEnforcementClient.h"
 
-extern HINSTANCE qagent_instance;
-extern LONG qagent_object_count;   /* live objects and server locks, for DllCanUnloadNow */
 
 /* How many connection objects a binding has alive; shared with the
  * connections so that a connection may outlive its binding. */

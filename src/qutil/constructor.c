@@ -58,7 +58,7 @@ static ULONG WINAPI constructor_Release(INapSoHConstructor *iface)
     {
         for (i = 0; i < constructor->count; i++) CoTaskMemFree(constructor->attributes[i].value);
         free(constructor);
-        InterlockedDecrement(&qutil_object_count);
+        com_server_object_destroyed();
     }
     return refcount;
 }
@@ -171,7 +171,7 @@ HRESULT soh_constructor_create(REFIID riid, void **out)
     constructor->INapSoHConstructor_iface.lpVtbl = &constructor_vtbl;
     constructor->refcount = 1;
     InitializeSRWLock(&constructor->lock);
-    InterlockedIncrement(&qutil_object_count);
+    com_server_object_created();
     hr = INapSoHConstructor_QueryInterface(&constructor->INapSoHConstructor_iface, riid, out);
     INapSoHConstructor_Release(&constructor->INapSoHConstructor_iface);
     return hr;

@@ -1,5 +1,5 @@
 /*
- * qutil.dll entry points and its class factory
+ * qutil.dll entry points and its class table
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -7,97 +7,34 @@
  */
 #include "qutil_private.h"
 
-HINSTANCE qutil_instance;
-LONG qutil_object_count;
+static HINSTANCE qutil_instance;
 
-struct class_factory
+/* What regsvr32 registers and what CoCreateInstance finds. */
+const struct com_class com_server_classes[] =
 {
-    IClassFactory IClassFactory_iface;
-    const CLSID *clsid;
-    HRESULT (*create)(REFIID riid, void **out);
+    { &CLSID_NapSoHConstructor, L"NapSoHConstructor", L"Both", soh_constructor_create },
+    { &CLSID_NapSoHProcessor, L"NapSoHProcessor", L"Both", soh_processor_create },
 };
-
-static inline struct class_factory *impl_from_IClassFactory(IClassFactory *iface)
-{
-    return CONTAINING_RECORD(iface, struct class_factory, IClassFactory_iface);
-}
-
-static HRESULT WINAPI factory_QueryInterface(IClassFactory *iface, REFIID riid, void **out)
-{
-    if (!out) return E_POINTER;
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IClassFactory))
-    {
-        *out = iface;
-        IClassFactory_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
-}
-
-/* The factories are static: their lifetime is the DLL's, counted as locks. */
-static ULONG WINAPI factory_AddRef(IClassFactory *iface)
-{
-    (void)iface;
-    InterlockedIncrement(&qutil_object_count);
-    return 2;
-}
-
-static ULONG WINAPI factory_Release(IClassFactory *iface)
-{
-    (void)iface;
-    InterlockedDecrement(&qutil_object_count);
-    return 1;
-}
-
-static HRESULT WINAPI factory_CreateInstance(IClassFactory *iface, IUnknown *outer, REFIID riid, void **out)
-{
-    struct class_factory *factory = impl_from_IClassFactory(iface);
-
-    if (!out) return E_POINTER;
-    *out = NULL;
-    if (outer) return CLASS_E_NOAGGREGATION;
-    return factory->create(riid, out);
-}
-
-static HRESULT WINAPI factory_LockServer(IClassFactory *iface, BOOL lock)
-{
-    (void)iface;
-    if (lock) InterlockedIncrement(&qutil_object_count);
-    else InterlockedDecrement(&qutil_object_count);
-    return S_OK;
-}
-
-static const IClassFactoryVtbl factory_vtbl =
-{
-    factory_QueryInterface,
-    factory_AddRef,
-    factory_Release,
-    factory_CreateInstance,
-    factory_LockServer,
-};
-
-static struct class_factory factories[] =
-{
-    { { &factory_vtbl }, &CLSID_NapSoHConstructor, soh_constructor_create },
-    { { &factory_vtbl }, &CLSID_NapSoHProcessor, soh_processor_create },
-};
+const unsigned int com_server_class_count = ARRAYSIZE(com_server_classes);
 
 HRESULT WINAPI DllGetClassObject(REFCLSID clsid, REFIID riid, void **out)
 {
-    unsigned int i;
-
-    if (!out) return E_POINTER;
-    *out = NULL;
-    for (i = 0; i < ARRAYSIZE(factories); i++)
-        if (IsEqualCLSID(clsid, factories[i].clsid))
-            return IClassFactory_QueryInterface(&factories[i].IClassFactory_iface, riid, out);
-    return CLASS_E_CLASSNOTAVAILABLE;
+    return com_server_get_class_object(clsid, riid, out);
 }
 
 HRESULT WINAPI DllCanUnloadNow(void)
 {
-    return qutil_object_count ? S_FALSE : S_OK;
+    return com_server_can_unload();
+}
+
+HRESULT WINAPI DllRegisterServer(void)
+{
+    return com_server_register(qutil_instance);
+}
+
+HRESULT WINAPI DllUnregisterServer(void)
+{
+    return com_server_unregister();
 }
 
 BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)

@@ -54,7 +54,7 @@ static ULONG WINAPI processor_Release(INapSoHProcessor *iface)
     {
         FreeSoH(processor->soh);
         free(processor);
-        InterlockedDecrement(&qutil_object_count);
+        com_server_object_destroyed();
     }
     return refcount;
 }
@@ -177,7 +177,7 @@ HRESULT soh_processor_create(REFIID riid, void **out)
     processor->INapSoHProcessor_iface.lpVtbl = &processor_vtbl;
     processor->refcount = 1;
     InitializeSRWLock(&processor->lock);
-    InterlockedIncrement(&qutil_object_count);
+    com_server_object_created();
     hr = INapSoHProcessor_QueryInterface(&processor->INapSoHProcessor_iface, riid, out);
     INapSoHProcessor_Release(&processor->INapSoHProcessor_iface);
     return hr;

@@ -10,14 +10,13 @@
 
 #include <windows.h>
 #include <objbase.h>
+#include "com_server.h"
 
 /* The exports are defined here, so they must not be declared dllimport. */
 #define NAPAPI
 #include "NapUtil.h"
 #include "nap_hresults.h"
 
-extern HINSTANCE qutil_instance;
-extern LONG qutil_object_count;   /* live objects and server locks, for DllCanUnloadNow */
 
 HRESULT soh_constructor_create(REFIID riid, void **out);
 HRESULT soh_processor_create(REFIID riid, void **out);

@@ -12,8 +12,7 @@
 #include "qagent_private.h"
 
 /* connection.c is compiled into this program; it needs the DLL's globals. */
-LONG qagent_object_count;
-HINSTANCE qagent_instance;
+LONG com_server_objects;
 
 #define assert_hr(expr, expected) assert_int_equal((ULONG)(expr), (ULONG)(expected))
 
@@ -215,17 +214,17 @@ static void fill_bytes(BYTE *data, UINT16 size, BYTE fill)
 static void test_create(void **state)
 {
     INapEnforcementClientConnection *conn = (void *)0xdeadbeef;
-    LONG objects = qagent_object_count;
+    LONG objects = com_server_objects;
 
     (void)state;
     assert_hr(connection_create(1, NULL, NULL), E_POINTER);
-    assert_int_equal(qagent_object_count, objects);
+    assert_int_equal(com_server_objects, objects);
 
     assert_hr(connection_create(1, NULL, &conn), S_OK);
     assert_non_null(conn);
-    assert_int_equal(qagent_object_count, objects + 1);
+    assert_int_equal(com_server_objects, objects + 1);
     assert_int_equal(INapEnforcementClientConnection_Release(conn), 0);
-    assert_int_equal(qagent_object_count, objects);
+    assert_int_equal(com_server_objects, objects);
 }
 
 static void test_defaults(void **state)
@@ -331,7 +330,7 @@ static void test_query_interface(void **state)
 static void test_refcount(void **state)
 {
     INapEnforcementClientConnection *conn;
-    LONG objects = qagent_object_count;
+    LONG objects = com_server_objects;
 
     (void)state;
     assert_hr(connection_create(5, NULL, &conn), S_OK);
@@ -339,9 +338,9 @@ static void test_refcount(void **state)
     assert_int_equal(INapEnforcementClientConnection_AddRef(conn), 3);
     assert_int_equal(INapEnforcementClientConnection_Release(conn), 2);
     assert_int_equal(INapEnforcementClientConnection_Release(conn), 1);
-    assert_int_equal(qagent_object_count, objects + 1);
+    assert_int_equal(com_server_objects, objects + 1);
     assert_int_equal(INapEnforcementClientConnection_Release(conn), 0);
-    assert_int_equal(qagent_object_count, objects);
+    assert_int_equal(com_server_objects, objects);
 }
 
 /* ---- scalar properties ---- */
@@ -909,7 +908,7 @@ static void test_quota(void **state)
 {
     struct connection_quota *quota = connection_quota_create();
     INapEnforcementClientConnection *c1, *c2, *c3;
-    LONG objects = qagent_object_count;
+    LONG objects = com_server_objects;
 
     (void)state;
     assert_non_null(quota);
@@ -922,7 +921,7 @@ static void test_quota(void **state)
     assert_hr(connection_create(1, quota, &c2), S_OK);
     assert_int_equal(quota->refs, 3);
     assert_int_equal(quota->live, 2);
-    assert_int_equal(qagent_object_count, objects + 2);
+    assert_int_equal(com_server_objects, objects + 2);
 
     assert_false(connection_quota_take(quota, 2));
     assert_int_equal(quota->live, 2);
@@ -947,7 +946,7 @@ static void test_quota(void **state)
     assert_int_equal(INapEnforcementClientConnection_Release(c3), 0);
     assert_int_equal(quota->live, 0);
     assert_int_equal(quota->refs, 1);
-    assert_int_equal(qagent_object_count, objects);
+    assert_int_equal(com_server_objects, objects);
     connection_quota_release(quota);
 }
 

@@ -255,19 +255,7 @@ static INapEnforcementClientConnection *dummy_as_connection(struct dummy_connect
 
 static int run_regsvr32(const WCHAR *options)
 {
-    WCHAR path[MAX_PATH], cmdline[MAX_PATH * 2];
-    STARTUPINFOW si = { .cb = sizeof(si) };
-    PROCESS_INFORMATION pi;
-    DWORD code = (DWORD)-1;
-
-    test_bin_path(L"qutil.dll", path, MAX_PATH);
-    swprintf(cmdline, ARRAYSIZE(cmdline), L"regsvr32.exe %ls \"%ls\"", options, path);
-    if (!CreateProcessW(NULL, cmdline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return -1;
-    CloseHandle(pi.hThread);
-    if (WaitForSingleObject(pi.hProcess, 30000) == WAIT_OBJECT_0) GetExitCodeProcess(pi.hProcess, &code);
-    else TerminateProcess(pi.hProcess, 1);
-    CloseHandle(pi.hProcess);
-    return (int)code;
+    return test_regsvr32_dll(L"qutil.dll", options);
 }
 
 static BOOL read_string(const WCHAR *subkey, const WCHAR *name, WCHAR *value, DWORD size)

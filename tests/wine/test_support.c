@@ -135,14 +135,14 @@ void test_kill_agent(HANDLE agent)
     CloseHandle(agent);
 }
 
-int test_regsvr32(const WCHAR *options)
+int test_regsvr32_dll(const WCHAR *dll, const WCHAR *options)
 {
     WCHAR path[MAX_PATH], cmdline[MAX_PATH * 2];
     STARTUPINFOW si = { .cb = sizeof(si) };
     PROCESS_INFORMATION pi;
     DWORD code = (DWORD)-1;
 
-    test_bin_path(L"qagent.dll", path, MAX_PATH);
+    test_bin_path(dll, path, MAX_PATH);
     swprintf(cmdline, ARRAYSIZE(cmdline), L"regsvr32.exe %ls \"%ls\"", options, path);
     if (!CreateProcessW(NULL, cmdline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return -1;
     CloseHandle(pi.hThread);
@@ -150,6 +150,11 @@ int test_regsvr32(const WCHAR *options)
     else TerminateProcess(pi.hProcess, 1);
     CloseHandle(pi.hProcess);
     return (int)code;
+}
+
+int test_regsvr32(const WCHAR *options)
+{
+    return test_regsvr32_dll(L"qagent.dll", options);
 }
 
 int test_register_qagent(void)

@@ -31,7 +31,9 @@ HANDLE test_start_agent(void);
 /* Kill it (as `kill -9` would) and wait for the process to end. */
 void test_kill_agent(HANDLE agent);
 
-/* Run regsvr32 <options> build/bin/qagent.dll; returns regsvr32's exit code. */
+/* Run regsvr32 <options> build/bin/<dll>; returns regsvr32's exit code. */
+int test_regsvr32_dll(const WCHAR *dll, const WCHAR *options);
+/* The same for qagent.dll. */
 int test_regsvr32(const WCHAR *options);
 /* Register qagent.dll with regsvr32 /s. */
 int test_register_qagent(void);

@@ -1,26 +1,14 @@
 /*
- * regsvr32 support: what qagent.dll writes to and removes from the registry
+ * regsvr32 support: what a COM server of the project writes to and removes from the registry
  *
  * Copyright 2026 The open NAP client authors
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <stdio.h>
-#include "qagent_private.h"
+#include "com_server.h"
 
-/* registry/qagent.reg shows the same keys. */
-struct registered_class
-{
-    const CLSID *clsid;
-    const WCHAR *name;
-    const WCHAR *threading_model;
-};
-
-static const struct registered_class classes[] =
-{
-    { &CLSID_NapEnforcementClientBinding, L"NapEnforcementClientBinding", L"Both" },
-};
-
+/* registry/qagent.reg shows what this writes for qagent.dll. */
 static void clsid_key_path(const CLSID *clsid, WCHAR *path, size_t size)
 {
     WCHAR text[39];
@@ -35,7 +23,7 @@ static LSTATUS set_string(HKEY key, const WCHAR *name, const WCHAR *value)
                           (DWORD)((wcslen(value) + 1) * sizeof(WCHAR)));
 }
 
-static HRESULT register_class(const struct registered_class *class, const WCHAR *dll_path)
+static HRESULT register_class(const struct com_class *class, const WCHAR *dll_path)
 {
     WCHAR path[64];
     HKEY key, server;
@@ -54,7 +42,7 @@ static HRESULT register_class(const struct registered_class *class, const WCHAR 
     return HRESULT_FROM_WIN32(status);
 }
 
-static HRESULT unregister_class(const struct registered_class *class)
+static HRESULT unregister_class(const struct com_class *class)
 {
     WCHAR path[64];
     LSTATUS status;
@@ -65,26 +53,26 @@ static HRESULT unregister_class(const struct registered_class *class)
     return HRESULT_FROM_WIN32(status);
 }
 
-HRESULT WINAPI DllRegisterServer(void)
+HRESULT com_server_register(HINSTANCE module)
 {
     WCHAR dll_path[MAX_PATH];
     unsigned int i;
     HRESULT hr = S_OK;
 
-    if (!GetModuleFileNameW(qagent_instance, dll_path, MAX_PATH)) return HRESULT_FROM_WIN32(GetLastError());
-    for (i = 0; i < ARRAYSIZE(classes) && SUCCEEDED(hr); i++)
-        hr = register_class(&classes[i], dll_path);
+    if (!GetModuleFileNameW(module, dll_path, MAX_PATH)) return HRESULT_FROM_WIN32(GetLastError());
+    for (i = 0; i < com_server_class_count && SUCCEEDED(hr); i++)
+        hr = register_class(&com_server_classes[i], dll_path);
     return hr;
 }
 
-HRESULT WINAPI DllUnregisterServer(void)
+HRESULT com_server_unregister(void)
 {
     unsigned int i;
     HRESULT hr = S_OK;
 
-    for (i = 0; i < ARRAYSIZE(classes); i++)
+    for (i = 0; i < com_server_class_count; i++)
     {
-        HRESULT class_hr = unregister_class(&classes[i]);
+        HRESULT class_hr = unregister_class(&com_server_classes[i]);
         if (FAILED(class_hr)) hr = class_hr;
     }
     return hr;
