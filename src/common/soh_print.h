@@ -19,7 +19,10 @@ void soh_print_hex(FILE *out, const uint8_t *data, size_t len);
 const char *soh_print_tlv_name(uint16_t type);
 
 /* Decode data as an SoH request, failing that as an SoH response, and print
- * every field.  Returns 0, or -1 after printing the codec's reasons. */
+ * every field.  Each report entry is checked with soh_sha_validate and each
+ * of its TLVs decoded by type with soh_attr_decode; an entry or TLV that
+ * fails is printed with the reason (and a TLV's bytes) and does not make the
+ * message fail.  Returns 0, or -1 after printing the codec's reasons. */
 int soh_print_decoded(FILE *out, const uint8_t *data, size_t len);
 
 /* The same for a message whose kind is known; -1 if it does not decode. */

@@ -32,7 +32,8 @@ static void usage(void)
             "  list\n"
             "  state\n"
             "  notify\n"
-            "  set retry-interval <ms>\n"
+            "  set retry-interval <ms>        (NotifySoHChangeFailure retry, default 30000)\n"
+            "  set client-timeout <ms>        (bound on each call from qagent.dll, default 5000)\n"
             "  connections <id> [--timeout ms]\n"
             "  ping\n"
             "  decode <hex | @file>\n"
@@ -295,14 +296,15 @@ static HRESULT setting_thunk(void *arg)
 
 static int cmd_set(int argc, WCHAR **argv)
 {
-    struct agent_setting setting = { NAPAGENT_SETTING_RETRY_INTERVAL_MS, 0 };
+    struct agent_setting setting = { 0, 0 };
     HRESULT hr;
 
-    if (argc != 2 || wcscmp(argv[0], L"retry-interval"))
-        return usage_error("set", "the only setting is retry-interval <ms>");
+    if (argc == 2 && !wcscmp(argv[0], L"retry-interval")) setting.setting = NAPAGENT_SETTING_RETRY_INTERVAL_MS;
+    else if (argc == 2 && !wcscmp(argv[0], L"client-timeout")) setting.setting = NAPAGENT_SETTING_CLIENT_TIMEOUT_MS;
+    else return usage_error("set", "the settings are retry-interval <ms> and client-timeout <ms>");
     if (!parse_u32(argv[1], &setting.value)) return usage_error("set", "bad number of milliseconds");
     if (FAILED(hr = call_agent(setting_thunk, &setting))) return report_failure("set", hr);
-    printf("retry-interval set to %u ms\n", setting.value);
+    printf("%ls set to %u ms\n", argv[0], setting.value);
     return 0;
 }
 

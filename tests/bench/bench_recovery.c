@@ -371,7 +371,7 @@ int main(int argc, char **argv)
     size_t rounds = 15, r;
     DWORD poll_sleep = 0;
     BOOL initialized = FALSE, com = FALSE, ok = FALSE, breakdown = TRUE;
-    unsigned int extra_bare = 0, extra_binding = 0;
+    unsigned int extra_bare = 0, extra_binding = 0, late_failures = 0;
     UINT64 raw_cookie = 0;
     GUID id;
     int i;
@@ -487,10 +487,16 @@ int main(int argc, char **argv)
         /* Back to steady state: the rebind's GetConnections and NotifySoHChange, then a whole exchange. */
         test_wait_for(rebind_seen, &sink, 2000);
         Sleep(50);
-        if (FAILED(hr = exchange(round->binding, round->connection)))
+        /* A call that fails here is a call an EC would have seen fail after the agent was back. */
         {
-            fprintf(stderr, "bench: round %u: exchange after recovery: 0x%08lx\n", (unsigned)r, hr);
-            goto done;
+            DWORD start = GetTickCount();
+            while (FAILED(hr = exchange(round->binding, round->connection)) && GetTickCount() - start < 2000)
+            {
+                late_failures++;
+                fprintf(stderr, "bench: round %u: exchange %lu ms after recovery failed: 0x%08lx\n", (unsigned)r,
+                        GetTickCount() - start, hr);
+            }
+            if (FAILED(hr)) goto done;
         }
     }
 
@@ -528,7 +534,8 @@ int main(int argc, char **argv)
         print_summary(&s_second_ping, "(1 byte)");
     }
     print_summary(&s_startup, "(not part of the figures)");
-    ok = TRUE;
+    printf("exchanges that failed after the first success (then retried): %u\n", late_failures);
+    ok = !late_failures;
 
 done:
     if (round)
