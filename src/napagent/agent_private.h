@@ -10,6 +10,7 @@
 
 #include <windows.h>
 #include "napagent_rpc.h"
+#include "soh.h"
 
 /* NAP_E_* come from winerror.h (include/nap_hresults.h documents the values). */
 
@@ -18,7 +19,8 @@ BOOL agent_log_open(const WCHAR *path);
 void agent_log(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void agent_log_close(void);
 
-/* registry_store.c: the agent-owned persistent state (docs/registry-layout.md). */
+/* registry_store.c: the agent-owned persistent state (docs/registry-layout.md).
+ * struct ec_registration is the record of an SHA too. */
 #define STORE_MAX_STRING 1024
 struct ec_registration
 {
@@ -42,6 +44,12 @@ HRESULT store_unregister_ec(UINT32 id);
 HRESULT store_get_ec(UINT32 id, struct ec_registration *reg);
 HRESULT store_set_ec_enabled(UINT32 id, BOOL enabled);
 HRESULT store_list_ecs(struct ec_registration *regs, UINT32 max, UINT32 *count);
+/* SHAs (Shas\<id>): the same record (enabled is unused) and the same codes,
+ * E_OUTOFMEMORY past maxSystemHealthEntityCount. */
+HRESULT store_register_sha(const struct ec_registration *reg);
+HRESULT store_unregister_sha(UINT32 id);
+HRESULT store_get_sha(UINT32 id, struct ec_registration *reg);
+HRESULT store_list_shas(struct ec_registration *regs, UINT32 max, UINT32 *count);
 /* The local enable flag, overridden by Group Policy's Qecs\<id>\Enabled; read each call. */
 BOOL store_ec_enabled(const struct ec_registration *reg);
 DWORD store_get_setting(const WCHAR *name, DWORD default_value);
@@ -76,8 +84,47 @@ HRESULT sessions_notify_soh_change(void);
 HRESULT sessions_query_connections(UINT32 ec_id, UINT32 timeout_ms, UINT32 *count,
                                    NAPAGENT_CONNECTION_FACTS **connections);
 void sessions_get_state(NAPAGENT_STATE *state);
+/* The system's isolation over every EC's connections; failure_url MIDL-allocated. */
+HRESULT sessions_get_system_isolation(NAPAGENT_SYSTEM_ISOLATION *isolation);
+/* Waits up to timeout_ms for the isolation generation to differ from known. */
+HRESULT sessions_wait_isolation_change(UINT32 known, UINT32 timeout_ms, UINT32 *generation);
+/* Probation ends due by now; returns the next deadline (or ~0). */
+ULONGLONG sessions_tick(ULONGLONG now);
 /* TRUE if ec_id is bound; *connections receives how many connections it has. */
 BOOL sessions_ec_bound(UINT32 ec_id, UINT32 *connections);
+
+/* sha_sessions.c: bound system health agents, their SoHs and their events.
+ * Lock order: sessions.c's lock may be held when calling in here, never the
+ * other way round. */
+#define DEFAULT_SHA_TIMEOUT_MS 5000
+#define DEFAULT_FIXUP_POLL_MS 1000
+struct sha_session;
+void sha_sessions_init(void);
+void sha_sessions_shutdown(void);
+HRESULT sha_sessions_bind(UINT32 sha_id, DWORD pid, UINT64 previous_cookie, UINT64 *cookie, struct sha_session **out);
+void sha_sessions_unbind(struct sha_session *session);
+HRESULT sha_sessions_notify_soh_change(struct sha_session *session);
+HRESULT sha_sessions_flush_cache(struct sha_session *session);
+HRESULT sha_sessions_wait_event(UINT64 cookie, UINT32 timeout_ms, NAPAGENT_SHA_EVENT *event);
+HRESULT sha_sessions_answer(struct sha_session *session, UINT32 request_id, const NAPAGENT_SHA_ANSWER *answer);
+HRESULT sha_sessions_callback_gone(struct sha_session *session);
+BOOL sha_sessions_bound(UINT32 sha_id);
+/* NapAgentRegisterSha / UnregisterSha changed the store. */
+void sha_sessions_registrations_changed(void);
+/* The report entries of an SSoH: one per registered SHA, its SoH or the
+ * substitute the reference prescribes; bytes go to buffer. */
+HRESULT sha_sessions_report_entries(BYTE *buffer, size_t cap, struct soh_entry *entries, UINT16 *count);
+/* An EC processed an SoHR: each entry goes to its SHA. */
+void sha_sessions_deliver_response(const struct soh_response *response);
+void sha_sessions_orphaned(const NAPAGENT_CORRELATION *correlation);
+void sha_sessions_isolation_changed(void);
+/* Timeouts and fix-up polls due by now; returns the next deadline (or ~0). */
+ULONGLONG sha_sessions_tick(ULONGLONG now);
+
+/* timer.c: one thread that runs the agent's deadlines. */
+void timer_init(void);
+void timer_kick(void);
+void timer_shutdown(void);
 
 /* policy.c: Group Policy's ClientConfig values, cached until the key changes. */
 void policy_init(void);
@@ -90,6 +137,7 @@ struct connection_decision
     UINT32 state;            /* IsolationState */
     UINT32 extended_state;
     FILETIME prob_end_time;
+    WCHAR failure_url[SOH_MAX_URL + 1];
 };
 void exchange_init(void);
 /* Builds the SoH request for one connection into out[0..min(max_size, 4000)).
@@ -100,5 +148,8 @@ HRESULT exchange_build_request(const NAPAGENT_CORRELATION *correlation, const st
  * NAP_E_MISMATCHED_ID if it answers another request. failure_url is MIDL-allocated. */
 HRESULT exchange_read_response(const BYTE *data, UINT16 size, const NAPAGENT_CORRELATION *expected,
                                NAPAGENT_ISOLATION *isolation);
+/* Builds the substitute SoH of an SHA that has none (reference §8.2). */
+HRESULT exchange_substitute_soh(UINT32 sha_id, UINT8 failure_category, HRESULT code, BYTE *out, size_t cap,
+                                UINT16 *size);
 
 #endif

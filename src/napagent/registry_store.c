@@ -1,5 +1,5 @@
 /*
- * napagent.exe's persistent state: EC registrations and settings in the registry
+ * napagent.exe's persistent state: EC and SHA registrations and settings in the registry
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -16,6 +16,7 @@
 /* The layout is described in docs/registry-layout.md: keep the two in step. */
 #define AGENT_KEY      L"System\\CurrentControlSet\\Services\\napagent"
 #define ENFORCERS_KEY  AGENT_KEY L"\\Enforcers"
+#define SHAS_KEY       AGENT_KEY L"\\Shas"
 #define PARAMETERS_KEY AGENT_KEY L"\\Parameters"
 #define POLICY_QECS_KEY L"Software\\Policies\\Microsoft\\NetworkAccessProtection\\ClientConfig\\Qecs"
 
@@ -23,8 +24,11 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
-/* maxEnforcerCount: how many ECs the NAP client accepts. */
+/* maxEnforcerCount / maxSystemHealthEntityCount: how many ECs and SHAs the
+ * NAP client accepts.  collect_ids relies on both being STORE_MAX_IDS. */
 #define STORE_MAX_ECS 20
+#define STORE_MAX_SHAS 20
+#define STORE_MAX_IDS 20
 
 /* "4294967295" and its terminator. */
 #define ID_NAME_LEN 11
@@ -34,7 +38,20 @@
 static INIT_ONCE store_init_once = INIT_ONCE_STATIC_INIT;
 static CRITICAL_SECTION store_lock;
 static HKEY enforcers_key;
+static HKEY shas_key;
 static HKEY parameters_key;
+
+/* ECs and SHAs are stored alike (an SHA only has no Enabled value): each
+ * kind is its root key, its limit and the word the log uses. */
+struct store_kind
+{
+    HKEY *root;
+    UINT32 max;
+    BOOL has_enabled;
+    const char *name;
+};
+static const struct store_kind ec_kind = { &enforcers_key, STORE_MAX_ECS, TRUE, "EC" };
+static const struct store_kind sha_kind = { &shas_key, STORE_MAX_SHAS, FALSE, "SHA" };
 
 static BOOL CALLBACK init_store_lock(INIT_ONCE *once, void *param, void **context)
 {
@@ -102,6 +119,16 @@ HRESULT store_open(void)
             hr = hresult_from_reg(err);
         }
     }
+    if (SUCCEEDED(hr) && !shas_key)
+    {
+        err = RegCreateKeyExW(HKEY_LOCAL_MACHINE, SHAS_KEY, 0, NULL, 0, KEY_ALL_ACCESS,
+                              NULL, &shas_key, NULL);
+        if (err)
+        {
+            shas_key = NULL;
+            hr = hresult_from_reg(err);
+        }
+    }
     if (SUCCEEDED(hr) && !parameters_key)
     {
         err = RegCreateKeyExW(HKEY_LOCAL_MACHINE, PARAMETERS_KEY, 0, NULL, 0, KEY_ALL_ACCESS,
@@ -123,9 +150,11 @@ void store_close(void)
     lock_store();
     if (enforcers_key)
         RegCloseKey(enforcers_key);
+    if (shas_key)
+        RegCloseKey(shas_key);
     if (parameters_key)
         RegCloseKey(parameters_key);
-    enforcers_key = parameters_key = NULL;
+    enforcers_key = shas_key = parameters_key = NULL;
     unlock_store();
 }
 
@@ -217,7 +246,7 @@ static LSTATUS read_filetime(HKEY key, const WCHAR *name, FILETIME *time)
     return err;
 }
 
-static LSTATUS write_registration(HKEY key, const struct ec_registration *reg)
+static LSTATUS write_registration(const struct store_kind *kind, HKEY key, const struct ec_registration *reg)
 {
     FILETIME now;
     LSTATUS err;
@@ -231,6 +260,7 @@ static LSTATUS write_registration(HKEY key, const struct ec_registration *reg)
     if ((err = write_guid(key, L"ConfigClsid", &reg->config_clsid))) return err;
     if ((err = write_filetime(key, L"RegistrationDate", &now))) return err;
     if ((err = write_dword(key, L"ComponentType", reg->component_type))) return err;
+    if (!kind->has_enabled) return ERROR_SUCCESS;
     /* As on Windows, an administrator (or policy) enables a new EC. */
     return write_dword(key, L"Enabled", 0);
 }
@@ -262,13 +292,13 @@ static BOOL registration_valid(const struct ec_registration *reg)
            && string_fits(reg->version) && string_fits(reg->vendor_name);
 }
 
-static HRESULT count_registrations(DWORD *count)
+static HRESULT count_registrations(const struct store_kind *kind, DWORD *count)
 {
-    return hresult_from_reg(RegQueryInfoKeyW(enforcers_key, NULL, NULL, NULL, count, NULL, NULL,
+    return hresult_from_reg(RegQueryInfoKeyW(*kind->root, NULL, NULL, NULL, count, NULL, NULL,
                                              NULL, NULL, NULL, NULL, NULL));
 }
 
-static HRESULT register_locked(const struct ec_registration *reg)
+static HRESULT register_locked(const struct store_kind *kind, const struct ec_registration *reg)
 {
     WCHAR name[ID_NAME_LEN];
     DWORD count, disposition;
@@ -277,19 +307,19 @@ static HRESULT register_locked(const struct ec_registration *reg)
     HRESULT hr;
 
     id_to_key_name(reg->id, name);
-    if (!(err = RegOpenKeyExW(enforcers_key, name, 0, KEY_READ, &key)))
+    if (!(err = RegOpenKeyExW(*kind->root, name, 0, KEY_READ, &key)))
     {
         RegCloseKey(key);
         return NAP_E_CONFLICTING_ID;
     }
     if (err != ERROR_FILE_NOT_FOUND)
         return hresult_from_reg(err);
-    if (FAILED(hr = count_registrations(&count)))
+    if (FAILED(hr = count_registrations(kind, &count)))
         return hr;
-    if (count >= STORE_MAX_ECS)
+    if (count >= kind->max)
         return E_OUTOFMEMORY;
 
-    err = RegCreateKeyExW(enforcers_key, name, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &key, &disposition);
+    err = RegCreateKeyExW(*kind->root, name, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &key, &disposition);
     if (err)
         return hresult_from_reg(err);
     if (disposition == REG_OPENED_EXISTING_KEY)
@@ -297,15 +327,15 @@ static HRESULT register_locked(const struct ec_registration *reg)
         RegCloseKey(key);
         return NAP_E_CONFLICTING_ID;
     }
-    err = write_registration(key, reg);
+    err = write_registration(kind, key, reg);
     RegCloseKey(key);
     /* No half-written registration left behind. */
     if (err)
-        RegDeleteKeyW(enforcers_key, name);
+        RegDeleteKeyW(*kind->root, name);
     return hresult_from_reg(err);
 }
 
-HRESULT store_register_ec(const struct ec_registration *reg)
+static HRESULT register_kind(const struct store_kind *kind, const struct ec_registration *reg)
 {
     HRESULT hr;
 
@@ -313,69 +343,89 @@ HRESULT store_register_ec(const struct ec_registration *reg)
         return E_INVALIDARG;
 
     lock_store();
-    hr = enforcers_key ? register_locked(reg) : NAP_E_NOT_INITIALIZED;
+    hr = *kind->root ? register_locked(kind, reg) : NAP_E_NOT_INITIALIZED;
     unlock_store();
 
-    agent_log("store: register EC %u: 0x%08lx", reg->id, hr);
+    agent_log("store: register %s %u: 0x%08lx", kind->name, reg->id, hr);
     return hr;
 }
 
-/* Opens Enforcers\<id>; NAP_E_NOT_REGISTERED when there is no such key. */
-static HRESULT open_registration(UINT32 id, REGSAM access, HKEY *key)
+HRESULT store_register_ec(const struct ec_registration *reg)
+{
+    return register_kind(&ec_kind, reg);
+}
+
+HRESULT store_register_sha(const struct ec_registration *reg)
+{
+    return register_kind(&sha_kind, reg);
+}
+
+/* Opens Enforcers\<id> (Shas\<id>); NAP_E_NOT_REGISTERED when there is no such key. */
+static HRESULT open_registration(const struct store_kind *kind, UINT32 id, REGSAM access, HKEY *key)
 {
     WCHAR name[ID_NAME_LEN];
     LSTATUS err;
 
-    if (!enforcers_key)
+    if (!*kind->root)
         return NAP_E_NOT_INITIALIZED;
     if (!id)
         return NAP_E_NOT_REGISTERED;
     id_to_key_name(id, name);
-    err = RegOpenKeyExW(enforcers_key, name, 0, access, key);
+    err = RegOpenKeyExW(*kind->root, name, 0, access, key);
     if (err == ERROR_FILE_NOT_FOUND)
         return NAP_E_NOT_REGISTERED;
     return hresult_from_reg(err);
 }
 
-static HRESULT unregister_locked(UINT32 id)
+static HRESULT unregister_locked(const struct store_kind *kind, UINT32 id)
 {
     WCHAR name[ID_NAME_LEN];
     HKEY key;
     HRESULT hr;
 
-    if (FAILED(hr = open_registration(id, KEY_READ, &key)))
+    if (FAILED(hr = open_registration(kind, id, KEY_READ, &key)))
         return hr;
     RegCloseKey(key);
     id_to_key_name(id, name);
     /* RegDeleteTree: tolerate sub-keys someone added by hand. */
-    return hresult_from_reg(RegDeleteTreeW(enforcers_key, name));
+    return hresult_from_reg(RegDeleteTreeW(*kind->root, name));
 }
 
-HRESULT store_unregister_ec(UINT32 id)
+static HRESULT unregister_kind(const struct store_kind *kind, UINT32 id)
 {
     HRESULT hr;
 
     lock_store();
-    hr = unregister_locked(id);
+    hr = unregister_locked(kind, id);
     unlock_store();
 
-    agent_log("store: unregister EC %u: 0x%08lx", id, hr);
+    agent_log("store: unregister %s %u: 0x%08lx", kind->name, id, hr);
     return hr;
 }
 
-static HRESULT get_locked(UINT32 id, struct ec_registration *reg)
+HRESULT store_unregister_ec(UINT32 id)
+{
+    return unregister_kind(&ec_kind, id);
+}
+
+HRESULT store_unregister_sha(UINT32 id)
+{
+    return unregister_kind(&sha_kind, id);
+}
+
+static HRESULT get_locked(const struct store_kind *kind, UINT32 id, struct ec_registration *reg)
 {
     HKEY key;
     HRESULT hr;
 
-    if (FAILED(hr = open_registration(id, KEY_READ, &key)))
+    if (FAILED(hr = open_registration(kind, id, KEY_READ, &key)))
         return hr;
     hr = hresult_from_reg(read_registration(key, id, reg));
     RegCloseKey(key);
     return hr;
 }
 
-HRESULT store_get_ec(UINT32 id, struct ec_registration *reg)
+static HRESULT get_kind(const struct store_kind *kind, UINT32 id, struct ec_registration *reg)
 {
     HRESULT hr;
 
@@ -383,9 +433,19 @@ HRESULT store_get_ec(UINT32 id, struct ec_registration *reg)
         return E_POINTER;
 
     lock_store();
-    hr = get_locked(id, reg);
+    hr = get_locked(kind, id, reg);
     unlock_store();
     return hr;
+}
+
+HRESULT store_get_ec(UINT32 id, struct ec_registration *reg)
+{
+    return get_kind(&ec_kind, id, reg);
+}
+
+HRESULT store_get_sha(UINT32 id, struct ec_registration *reg)
+{
+    return get_kind(&sha_kind, id, reg);
 }
 
 static HRESULT set_enabled_locked(UINT32 id, BOOL enabled)
@@ -393,7 +453,7 @@ static HRESULT set_enabled_locked(UINT32 id, BOOL enabled)
     HKEY key;
     HRESULT hr;
 
-    if (FAILED(hr = open_registration(id, KEY_SET_VALUE, &key)))
+    if (FAILED(hr = open_registration(&ec_kind, id, KEY_SET_VALUE, &key)))
         return hr;
     hr = hresult_from_reg(write_dword(key, L"Enabled", enabled ? 1 : 0));
     RegCloseKey(key);
@@ -419,9 +479,9 @@ static int compare_ids(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The registered ids, sorted; ids has room for STORE_MAX_ECS.  Keys added
+/* The registered ids, sorted; ids has room for STORE_MAX_IDS.  Keys added
  * by hand past that limit are not listed. */
-static HRESULT collect_ids(UINT32 *ids, UINT32 *count)
+static HRESULT collect_ids(const struct store_kind *kind, UINT32 *ids, UINT32 *count)
 {
     WCHAR name[256];
     DWORD index, len;
@@ -429,10 +489,10 @@ static HRESULT collect_ids(UINT32 *ids, UINT32 *count)
     LSTATUS err;
 
     *count = 0;
-    for (index = 0; *count < STORE_MAX_ECS; index++)
+    for (index = 0; *count < kind->max && *count < STORE_MAX_IDS; index++)
     {
         len = ARRAY_SIZE(name);
-        err = RegEnumKeyExW(enforcers_key, index, name, &len, NULL, NULL, NULL, NULL);
+        err = RegEnumKeyExW(*kind->root, index, name, &len, NULL, NULL, NULL, NULL);
         if (err == ERROR_NO_MORE_ITEMS)
             break;
         if (err == ERROR_MORE_DATA)
@@ -446,28 +506,30 @@ static HRESULT collect_ids(UINT32 *ids, UINT32 *count)
     return S_OK;
 }
 
-static HRESULT list_locked(struct ec_registration *regs, UINT32 max, UINT32 *count)
+static HRESULT list_locked(const struct store_kind *kind, struct ec_registration *regs, UINT32 max,
+                           UINT32 *count)
 {
-    UINT32 ids[STORE_MAX_ECS], total, i;
+    UINT32 ids[STORE_MAX_IDS], total, i;
     HRESULT hr;
 
-    if (!enforcers_key)
+    if (!*kind->root)
         return NAP_E_NOT_INITIALIZED;
-    if (FAILED(hr = collect_ids(ids, &total)))
+    if (FAILED(hr = collect_ids(kind, ids, &total)))
         return hr;
     for (i = 0; i < total && *count < max; i++)
     {
         /* One unreadable entry must not hide all the others. */
-        hr = get_locked(ids[i], &regs[*count]);
+        hr = get_locked(kind, ids[i], &regs[*count]);
         if (SUCCEEDED(hr))
             (*count)++;
         else
-            agent_log("store: skipping EC %u: 0x%08lx", ids[i], hr);
+            agent_log("store: skipping %s %u: 0x%08lx", kind->name, ids[i], hr);
     }
     return S_OK;
 }
 
-HRESULT store_list_ecs(struct ec_registration *regs, UINT32 max, UINT32 *count)
+static HRESULT list_kind(const struct store_kind *kind, struct ec_registration *regs, UINT32 max,
+                         UINT32 *count)
 {
     HRESULT hr;
 
@@ -476,9 +538,19 @@ HRESULT store_list_ecs(struct ec_registration *regs, UINT32 max, UINT32 *count)
     *count = 0;
 
     lock_store();
-    hr = list_locked(regs, max, count);
+    hr = list_locked(kind, regs, max, count);
     unlock_store();
     return hr;
+}
+
+HRESULT store_list_ecs(struct ec_registration *regs, UINT32 max, UINT32 *count)
+{
+    return list_kind(&ec_kind, regs, max, count);
+}
+
+HRESULT store_list_shas(struct ec_registration *regs, UINT32 max, UINT32 *count)
+{
+    return list_kind(&sha_kind, regs, max, count);
 }
 
 /* Group Policy's Qecs\<id>\Enabled, read afresh each time so that a policy

@@ -22,6 +22,7 @@ struct agent_connection
     NAPAGENT_CORRELATION correlation; /* of the newest request */
     UINT32 generation;                /* health_generation the newest request was built from */
     BOOL decided;
+    BOOL probation_told;              /* the EC heard that its probation ended */
     struct connection_decision decision;
 };
 
@@ -52,6 +53,10 @@ static CRITICAL_SECTION sessions_cs;
 static CONDITION_VARIABLE answers_cv;
 static struct session *sessions[NAPAGENT_MAX_ECS];
 static UINT32 health_generation = 1;
+/* The system's isolation over every connection, and when it last changed. */
+static NAPAGENT_SYSTEM_ISOLATION system_isolation = { .state = isolationStateNotRestricted };
+static WCHAR system_failure_url[SOH_MAX_URL + 1];
+static CONDITION_VARIABLE isolation_cv;
 static UINT32 soh_change_count;
 static ULONGLONG last_timestamp;
 
@@ -59,7 +64,10 @@ void sessions_init(void)
 {
     InitializeCriticalSection(&sessions_cs);
     InitializeConditionVariable(&answers_cv);
+    InitializeConditionVariable(&isolation_cv);
     exchange_init();
+    sha_sessions_init();
+    timer_init();
 }
 
 static void session_release(struct session *session)
@@ -69,6 +77,60 @@ static void session_release(struct session *session)
     HeapFree(GetProcessHeap(), 0, session);
 }
 
+/* Caller holds sessions_cs.  The most restrictive decision over every
+ * connection; connections with no decision yet only raise the flag. */
+static void recompute_system_isolation(void)
+{
+    const struct connection_decision *worst = NULL;
+    BOOL unknown = FALSE;
+    unsigned int i, j;
+
+    for (i = 0; i < NAPAGENT_MAX_ECS; i++)
+    {
+        if (!sessions[i]) continue;
+        for (j = 0; j < NAPAGENT_MAX_CONNECTIONS; j++)
+        {
+            const struct agent_connection *connection = &sessions[i]->connections[j];
+            if (!connection->used) continue;
+            if (!connection->decided) unknown = TRUE;
+            else if (!worst || connection->decision.state > worst->state
+                     || (connection->decision.state == worst->state
+                         && CompareFileTime(&connection->decision.prob_end_time, &worst->prob_end_time) < 0))
+                worst = &connection->decision;
+        }
+    }
+    {
+        UINT32 state = worst ? worst->state : isolationStateNotRestricted;
+        UINT32 extended = worst ? worst->extended_state : extendedIsolationStateNoData;
+        FILETIME prob_end = worst ? worst->prob_end_time : (FILETIME){ 0, 0 };
+        const WCHAR *url = worst ? worst->failure_url : L"";
+
+        if (state == system_isolation.state && extended == system_isolation.extended_state
+            && !CompareFileTime(&prob_end, &system_isolation.prob_end_time) && !lstrcmpW(url, system_failure_url))
+        {
+            system_isolation.unknown_connections = unknown;
+            return;
+        }
+        system_isolation.state = state;
+        system_isolation.extended_state = extended;
+        system_isolation.prob_end_time = prob_end;
+        system_isolation.unknown_connections = unknown;
+        lstrcpynW(system_failure_url, url, ARRAYSIZE(system_failure_url));
+    }
+    system_isolation.generation++;
+    WakeAllConditionVariable(&isolation_cv);
+    agent_log("system isolation state now %u", system_isolation.state);
+    sha_sessions_isolation_changed();
+}
+
+/* Caller holds sessions_cs.  SHAs hear that no answer will come for a request. */
+static void orphan_request(struct agent_connection *connection)
+{
+    if (!connection->outstanding) return;
+    connection->outstanding = FALSE;
+    sha_sessions_orphaned(&connection->correlation);
+}
+
 /* Caller holds sessions_cs. */
 static void session_close(struct session *session)
 {
@@ -76,8 +138,11 @@ static void session_close(struct session *session)
 
     if (session->closed) return;
     session->closed = TRUE;
+    for (i = 0; i < NAPAGENT_MAX_CONNECTIONS; i++)
+        if (session->connections[i].used) orphan_request(&session->connections[i]);
     for (i = 0; i < NAPAGENT_MAX_ECS; i++)
         if (sessions[i] == session) sessions[i] = NULL;
+    recompute_system_isolation();
     WakeAllConditionVariable(&session->event_cv);
     WakeAllConditionVariable(&answers_cv);
     agent_log("EC %u (pid %lu) unbound", session->ec_id, session->pid);
@@ -91,6 +156,8 @@ void sessions_shutdown(void)
     for (i = 0; i < NAPAGENT_MAX_ECS; i++)
         if (sessions[i]) session_close(sessions[i]);
     LeaveCriticalSection(&sessions_cs);
+    timer_shutdown();
+    sha_sessions_shutdown();
 }
 
 static struct session *find_bound(UINT32 ec_id)
@@ -308,7 +375,7 @@ HRESULT sessions_get_soh_request(struct session *session, const NAPAGENT_CONNECT
                                  NAPAGENT_CORRELATION *correlation, BYTE *flags, BOOL *retrigger,
                                  NAPAGENT_BLOB *request)
 {
-    struct connection_decision current = { isolationStateNotRestricted, extendedIsolationStateNoData, { 0, 0 } };
+    struct connection_decision current = { .state = isolationStateNotRestricted };
     struct agent_connection *connection;
     UINT32 generation;
     BYTE *bytes;
@@ -326,7 +393,8 @@ HRESULT sessions_get_soh_request(struct session *session, const NAPAGENT_CONNECT
         /* The EC owns the change now: no retry after this point. */
         session->change_outstanding = FALSE;
         session->retry_due = 0;
-        /* A request still outstanding is orphaned here (SHAs hear of it once they exist). */
+        /* A request still outstanding is orphaned by the new one. */
+        orphan_request(connection);
         connection->max_size = facts->max_size;
         correlation->conn_id = facts->connection_id;
         correlation->time_stamp = next_timestamp();
@@ -394,10 +462,16 @@ HRESULT sessions_process_soh_response(struct session *session, const NAPAGENT_CO
     {
         connection->outstanding = FALSE;
         connection->decided = TRUE;
+        connection->probation_told = FALSE;
         connection->decision.state = isolation->state;
         connection->decision.extended_state = isolation->extended_state;
         connection->decision.prob_end_time = isolation->prob_end_time;
+        lstrcpynW(connection->decision.failure_url, isolation->failure_url ? isolation->failure_url : L"",
+                  ARRAYSIZE(connection->decision.failure_url));
+        recompute_system_isolation();
     }
+    /* A probation end to watch for. */
+    if (isolation->state == isolationStateInProbation) timer_kick();
     LeaveCriticalSection(&sessions_cs);
     agent_log("EC %u: SoH response processed: isolation state %u", session->ec_id, isolation->state);
     return S_OK;
@@ -417,9 +491,9 @@ HRESULT sessions_connection_down(struct session *session, const GUID *connection
     }
     if (SUCCEEDED(hr) && connection)
     {
-        if (connection->outstanding)
-            agent_log("EC %u: connection down with a request outstanding: orphaned", session->ec_id);
+        orphan_request(connection);
         connection->used = FALSE;
+        recompute_system_isolation();
     }
     LeaveCriticalSection(&sessions_cs);
     return hr;
@@ -530,8 +604,18 @@ HRESULT sessions_answer_connections(struct session *session, UINT16 count,
         kept[i].max_size = connections[i].max_size;
         if (may_adopt(session, &connections[i])) adopt_request(&kept[i], &connections[i]);
     }
+    for (i = 0; i < NAPAGENT_MAX_CONNECTIONS; i++)
+    {
+        struct agent_connection *old = &session->connections[i];
+        UINT16 k;
+        BOOL still_up = FALSE;
+        if (!old->used) continue;
+        for (k = 0; k < count; k++) still_up |= IsEqualGUID(&old->id, &connections[k].connection_id);
+        if (!still_up) orphan_request(old);
+    }
     memcpy(session->connections, kept, sizeof(kept));
     memcpy(session->answered, connections, count * sizeof(*connections));
+    recompute_system_isolation();
     session->answered_count = count;
     session->answer_seq++;
     WakeAllConditionVariable(&answers_cv);
@@ -624,4 +708,76 @@ BOOL sessions_ec_bound(UINT32 ec_id, UINT32 *connections)
     *connections = session ? count_connections(session) : 0;
     LeaveCriticalSection(&sessions_cs);
     return session != NULL;
+}
+
+HRESULT sessions_get_system_isolation(NAPAGENT_SYSTEM_ISOLATION *isolation)
+{
+    HRESULT hr = S_OK;
+
+    EnterCriticalSection(&sessions_cs);
+    *isolation = system_isolation;
+    if (!(isolation->failure_url = MIDL_user_allocate((lstrlenW(system_failure_url) + 1) * sizeof(WCHAR))))
+        hr = E_OUTOFMEMORY;
+    else lstrcpyW(isolation->failure_url, system_failure_url);
+    LeaveCriticalSection(&sessions_cs);
+    return hr;
+}
+
+HRESULT sessions_wait_isolation_change(UINT32 known, UINT32 timeout_ms, UINT32 *generation)
+{
+    ULONGLONG deadline = GetTickCount64() + min(timeout_ms, MAX_WAIT_MS);
+
+    EnterCriticalSection(&sessions_cs);
+    while (system_isolation.generation == known)
+    {
+        ULONGLONG now = GetTickCount64();
+        if (now >= deadline) break;
+        SleepConditionVariableCS(&isolation_cv, &sessions_cs, (DWORD)(deadline - now));
+    }
+    *generation = system_isolation.generation;
+    LeaveCriticalSection(&sessions_cs);
+    return S_OK;
+}
+
+static ULONGLONG filetime_to_ticks_from_now(const FILETIME *when, const FILETIME *now, ULONGLONG now_ticks)
+{
+    ULARGE_INTEGER a = { .LowPart = when->dwLowDateTime, .HighPart = when->dwHighDateTime };
+    ULARGE_INTEGER b = { .LowPart = now->dwLowDateTime, .HighPart = now->dwHighDateTime };
+
+    return a.QuadPart <= b.QuadPart ? now_ticks : now_ticks + (a.QuadPart - b.QuadPart) / 10000;
+}
+
+ULONGLONG sessions_tick(ULONGLONG now)
+{
+    ULONGLONG next = ~0ull;
+    FILETIME wall;
+    unsigned int i, j;
+
+    GetSystemTimeAsFileTime(&wall);
+    EnterCriticalSection(&sessions_cs);
+    for (i = 0; i < NAPAGENT_MAX_ECS; i++)
+    {
+        if (!sessions[i]) continue;
+        for (j = 0; j < NAPAGENT_MAX_CONNECTIONS; j++)
+        {
+            struct agent_connection *connection = &sessions[i]->connections[j];
+            ULONGLONG due;
+            if (!connection->used || !connection->decided || connection->probation_told
+                || connection->decision.state != isolationStateInProbation)
+                continue;
+            due = filetime_to_ticks_from_now(&connection->decision.prob_end_time, &wall, now);
+            if (due > now)
+            {
+                next = min(next, due);
+                continue;
+            }
+            /* Probation is over: the EC redoes its exchange (retriggerHint is TRUE). */
+            connection->probation_told = TRUE;
+            sessions[i]->pending_soh_change = TRUE;
+            WakeAllConditionVariable(&sessions[i]->event_cv);
+            agent_log("EC %u: probation ended", sessions[i]->ec_id);
+        }
+    }
+    LeaveCriticalSection(&sessions_cs);
+    return next;
 }

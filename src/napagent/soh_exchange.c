@@ -8,6 +8,7 @@
 #include "agent_private.h"
 #include "NapTypes.h"
 #include "soh.h"
+#include "soh_attr.h"
 
 static struct soh_machine_info machine;
 
@@ -73,15 +74,32 @@ static UINT64 filetime_value(FILETIME time)
     return ((UINT64)time.dwHighDateTime << 32) | time.dwLowDateTime;
 }
 
+/* The request struct and the bytes of its report entries, built together. */
+struct request_build
+{
+    struct soh_request request;
+    BYTE entries[maxNetworkSoHSize];
+};
+
 HRESULT exchange_build_request(const NAPAGENT_CORRELATION *correlation, const struct connection_decision *current,
                                UINT32 max_size, BYTE *out, UINT16 *size)
 {
+    struct request_build *build;
     struct soh_request *request;
     enum soh_status status;
     size_t cap = min(max_size, maxNetworkSoHSize), length = 0;
+    HRESULT hr;
 
     *size = 0;
-    if (!(request = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*request)))) return E_OUTOFMEMORY;
+    if (!(build = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*build)))) return E_OUTOFMEMORY;
+    request = &build->request;
+    /* One report entry per registered SHA. */
+    if (FAILED(hr = sha_sessions_report_entries(build->entries, sizeof(build->entries), request->entries,
+                                                &request->entry_count)))
+    {
+        HeapFree(GetProcessHeap(), 0, build);
+        return hr;
+    }
     request->with_mode_header = policy_mode_header();
     to_soh_correlation(correlation, &request->correlation);
     request->machine = machine;
@@ -92,7 +110,7 @@ HRESULT exchange_build_request(const NAPAGENT_CORRELATION *correlation, const st
                                     ? filetime_value(current->prob_end_time) : SOH_PROB_TIME_NONE;
     request->quarantine.url_len = 1; /* an empty, NUL-terminated URL, as Windows sends */
     status = soh_encode_request(request, out, cap, &length);
-    HeapFree(GetProcessHeap(), 0, request);
+    HeapFree(GetProcessHeap(), 0, build);
     if (status == SOH_ERR_NO_SPACE) return NAP_E_MAXSIZE_TOO_SMALL;
     if (status != SOH_OK)
     {
@@ -164,7 +182,38 @@ HRESULT exchange_read_response(const BYTE *data, UINT16 size, const NAPAGENT_COR
         isolation->prob_end_time = filetime_from_wire(response->quarantine.prob_time);
         isolation->shv_count = response->has_installed_shvs ? response->shv_count : 0;
         memcpy(isolation->shvs, response->shvs, isolation->shv_count * sizeof(isolation->shvs[0]));
+        /* Each SHV's verdict goes to its SHA. */
+        if (!response->has_correlation) response->correlation = want;
+        sha_sessions_deliver_response(response);
     }
     HeapFree(GetProcessHeap(), 0, response);
     return hr;
+}
+
+static BOOL append_attribute(const struct soh_attr_value *value, BYTE *out, size_t cap, size_t *used)
+{
+    size_t length;
+
+    if (soh_attr_encode(value, out + *used, cap - *used, &length) != SOH_OK) return FALSE;
+    *used += length;
+    return TRUE;
+}
+
+HRESULT exchange_substitute_soh(UINT32 sha_id, UINT8 failure_category, HRESULT code, BYTE *out, size_t cap,
+                                UINT16 *size)
+{
+    struct soh_attr_value id = { .type = SOH_ATTR_SYSTEM_HEALTH_ID, .id = sha_id };
+    struct soh_attr_value category = { .type = SOH_ATTR_FAILURE_CATEGORY, .uint8 = failure_category };
+    struct soh_attr_value codes = { .type = SOH_ATTR_ERROR_CODES, .count = 1 };
+    BYTE wire_code[4] = { (BYTE)((UINT32)code >> 24), (BYTE)((UINT32)code >> 16), (BYTE)((UINT32)code >> 8),
+                          (BYTE)code };
+    size_t used = 0;
+
+    codes.data = wire_code;
+    *size = 0;
+    if (!append_attribute(&id, out, cap, &used) || !append_attribute(&category, out, cap, &used)
+        || !append_attribute(&codes, out, cap, &used))
+        return NAP_E_MAXSIZE_TOO_SMALL;
+    *size = (UINT16)used;
+    return S_OK;
 }

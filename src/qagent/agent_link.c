@@ -121,6 +121,7 @@ static HRESULT run_job(struct link_job *job, DWORD *exception_code)
     HRESULT hr;
 
     job->job.done = FALSE;
+    job->job.started = FALSE;
     job->job.exception_code = 0;
     *exception_code = 0;
     if (FAILED(hr = call_runner_run(&job->job, job->link->timeout_ms))) return hr;

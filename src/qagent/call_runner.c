@@ -9,7 +9,8 @@
 #include "call_runner.h"
 
 /* Workers stuck in a hung agent count against this cap, so a hung agent
- * cannot make a host create threads without end. */
+ * cannot make a host create threads without end.  Past it, calls queue for
+ * the next free worker. */
 #define MAX_WORKERS 64
 /* An idle worker ends after this long without work. */
 #define WORKER_IDLE_MS 30000
@@ -52,8 +53,26 @@ static struct call_job *take_job(void)
         queue_head = job->next;
         if (!queue_head) queue_tail = NULL;
         job->next = NULL;
+        job->started = TRUE;
     }
     return job;
+}
+
+/* Caller holds runner_lock: a job that timed out before any worker took it
+ * leaves the queue, so a hung agent cannot make the queue grow. */
+static BOOL unqueue_job(struct call_job *job)
+{
+    struct call_job **link, *previous = NULL;
+
+    for (link = &queue_head; *link; previous = *link, link = &(*link)->next)
+    {
+        if (*link != job) continue;
+        *link = job->next;
+        if (queue_tail == job) queue_tail = previous;
+        job->next = NULL;
+        return TRUE;
+    }
+    return FALSE;
 }
 
 static void finish_job(struct call_job *job)
@@ -94,14 +113,14 @@ static DWORD WINAPI worker_main(void *unused)
     return 0;
 }
 
-/* Caller holds runner_lock.  An idle worker takes the job; otherwise a new one. */
+/* Caller holds runner_lock.  An idle worker takes the job, or a new one;
+ * FALSE only when there is no worker at all to take it. */
 static BOOL ensure_worker(void)
 {
     HANDLE thread;
 
-    if (idle_count) return TRUE;
-    if (worker_count >= MAX_WORKERS) return FALSE;
-    if (!(thread = CreateThread(NULL, 0, worker_main, NULL, 0, NULL))) return FALSE;
+    if (idle_count || worker_count >= MAX_WORKERS) return worker_count > 0;
+    if (!(thread = CreateThread(NULL, 0, worker_main, NULL, 0, NULL))) return worker_count > 0;
     CloseHandle(thread);
     worker_count++;
     return TRUE;
@@ -116,7 +135,7 @@ HRESULT call_runner_run(struct call_job *job, DWORD timeout_ms)
     if (!ensure_worker())
     {
         ReleaseSRWLockExclusive(&runner_lock);
-        return RPC_E_TIMEOUT; /* every worker is stuck in a hung agent */
+        return E_OUTOFMEMORY;
     }
     InterlockedIncrement(&job->refs); /* the worker's */
     if (queue_tail) queue_tail->next = job;
@@ -129,6 +148,7 @@ HRESULT call_runner_run(struct call_job *job, DWORD timeout_ms)
 
         if (now >= deadline)
         {
+            if (!job->started && unqueue_job(job)) InterlockedDecrement(&job->refs); /* the worker's */
             hr = RPC_E_TIMEOUT;
             break;
         }

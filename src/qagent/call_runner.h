@@ -24,6 +24,7 @@ struct call_job
     void (*destroy)(struct call_job *job);
     HRESULT hr;
     DWORD exception_code;
+    BOOL started;                   /* a worker took it from the queue */
     BOOL done;
     CONDITION_VARIABLE done_cv;
     struct call_job *next;
@@ -37,7 +38,8 @@ void call_job_release(struct call_job *job);
 
 /* Runs job->call(job) on a worker.  Returns S_OK once it finished (its result
  * is in job->hr / job->exception_code), RPC_E_TIMEOUT if it did not finish in
- * timeout_ms, or E_OUTOFMEMORY when no worker could be had. */
+ * timeout_ms (waiting for a free worker counts), or E_OUTOFMEMORY when no
+ * worker could be had at all. */
 HRESULT call_runner_run(struct call_job *job, DWORD timeout_ms);
 
 #endif

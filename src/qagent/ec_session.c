@@ -14,9 +14,6 @@
  * callbacks resume quickly after a restart, then no busier than 5 a second. */
 #define EVENT_RETRY_FIRST_MS 5
 #define EVENT_RETRY_MAX_MS 200
-/* docs/decisions.md: the bound on every call to the agent, unless the agent's
- * Parameters\ClientCallTimeoutMs says otherwise. */
-#define DEFAULT_CALL_TIMEOUT_MS 5000
 
 struct ec_session
 {
@@ -174,16 +171,6 @@ static DWORD WINAPI event_thread(void *arg)
     if (SUCCEEDED(init)) CoUninitialize();
     ec_session_release(session);
     return 0;
-}
-
-static DWORD read_call_timeout(void)
-{
-    DWORD value = DEFAULT_CALL_TIMEOUT_MS, size = sizeof(value);
-
-    if (RegGetValueW(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Services\\napagent\\Parameters",
-                     L"ClientCallTimeoutMs", RRF_RT_REG_DWORD, NULL, &value, &size) || value < 10)
-        return DEFAULT_CALL_TIMEOUT_MS;
-    return value;
 }
 
 HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *callback, struct ec_session **out)

@@ -12,6 +12,7 @@
 #include <objbase.h>
 #include "com_server.h"
 #include "NapEnforcementClient.h"
+#include "NapSystemHealthAgent.h"
 
 
 /* How many connection objects a binding has alive; shared with the
@@ -59,5 +60,73 @@ BOOL ec_session_dropped(struct ec_session *session);
 
 /* binding.c */
 HRESULT binding_create(REFIID riid, void **out);
+
+/* call_timeout.c: the bound on each call to the agent, in ms (the agent's
+ * Parameters\ClientCallTimeoutMs, 5000 by default), read afresh each time. */
+DWORD read_call_timeout(void);
+
+/* management.c: the NapClientManagement object (CLSID in NapManagement.h). */
+#include "NapManagement.h"
+HRESULT management_create(REFIID riid, void **out);
+
+/* soh_struct.c: an SHA's SoH (or SoHR) as the SoH struct of the interfaces
+ * and as its TLVs on the wire (the bytes of a report entry, System-Health-Id
+ * first).  Both directions validate with the codec: NAP_E_INVALID_PACKET.
+ * soh_struct_from_tlvs allocates as FreeSoH frees; so does soh_struct_free. */
+HRESULT soh_struct_to_tlvs(const SoH *soh, BOOL is_request, BYTE *out, UINT16 cap, UINT16 *size);
+HRESULT soh_struct_from_tlvs(const BYTE *tlvs, UINT16 size, BOOL is_request, SoH **out);
+void soh_struct_free(SoH *soh);
+
+/* sha_request.c: the INapSystemHealthAgentRequest handed to one callback.
+ * Created with one reference, which the caller drops with
+ * INapSystemHealthAgentRequest_Release once it has read the result. */
+struct sha_request;
+HRESULT sha_request_create(SystemHealthEntityId id, const CorrelationId *correlation, struct sha_request **out);
+INapSystemHealthAgentRequest *sha_request_iface(struct sha_request *request);
+/* The agent's cached SoH (TLVs), what GetSoHRequest returns until the SHA sets one. */
+HRESULT sha_request_preload(struct sha_request *request, const BYTE *tlvs, UINT16 size);
+/* The SHA's SoHR entry and flags (shaFixup), for ProcessSoHResponse. */
+HRESULT sha_request_set_response(struct sha_request *request, const BYTE *tlvs, UINT16 size, BYTE flags);
+/* What SetSoHRequest stored (size 0: the SHA set nothing), and the cache flag. */
+void sha_request_result(struct sha_request *request, BYTE *tlvs, UINT16 cap, UINT16 *size, BOOL *cache);
+
+/* sha_session.c: one bound SHA session and the thread that runs the SHA's
+ * callbacks; reference counted like ec_session. */
+struct sha_session;
+struct sha_link;
+struct _NAPAGENT_SYSTEM_ISOLATION;
+HRESULT sha_session_start(SystemHealthEntityId id, INapSystemHealthAgentCallback *callback,
+                          struct sha_session **out);
+HRESULT sha_session_stop(struct sha_session *session);
+void sha_session_addref(struct sha_session *session);
+void sha_session_release(struct sha_session *session);
+struct sha_link *sha_session_link(struct sha_session *session);
+/* TRUE once the agent dropped the SHA (its callback answered RPC_S_SERVER_UNAVAILABLE). */
+BOOL sha_session_dropped(struct sha_session *session);
+
+/* sha_link.c: an SHA session's link to the agent, bounded and self-healing
+ * like agent_link.c (same results: the agent's HRESULT, RPC_E_DISCONNECTED,
+ * RPC_E_TIMEOUT; rebinding with the previous cookie after a restart). */
+struct _NAPAGENT_SHA_EVENT;
+struct _NAPAGENT_SHA_ANSWER;
+HRESULT sha_link_bind(UINT32 sha_id, DWORD timeout_ms, struct sha_link **out);
+HRESULT sha_link_unbind(struct sha_link *link);
+void sha_link_free(struct sha_link *link);
+HRESULT sha_link_notify_soh_change(struct sha_link *link);
+HRESULT sha_link_flush_cache(struct sha_link *link);
+/* Frees the URL with sha_link_free_isolation. */
+HRESULT sha_link_get_isolation(struct sha_link *link, struct _NAPAGENT_SYSTEM_ISOLATION *isolation);
+void sha_link_free_isolation(struct _NAPAGENT_SYSTEM_ISOLATION *isolation);
+/* The long poll, on the calling thread; the event's blobs are freed with
+ * sha_link_free_event.  type CLOSED only once the link was unbound. */
+HRESULT sha_link_wait_event(struct sha_link *link, UINT32 timeout_ms, struct _NAPAGENT_SHA_EVENT *event);
+void sha_link_free_event(struct _NAPAGENT_SHA_EVENT *event);
+HRESULT sha_link_answer(struct sha_link *link, UINT32 request_id, const struct _NAPAGENT_SHA_ANSWER *answer);
+/* The SHA's callback said RPC_S_SERVER_UNAVAILABLE: the agent drops the
+ * session and the link never rebinds. */
+HRESULT sha_link_callback_gone(struct sha_link *link);
+
+/* sha_binding.c */
+HRESULT sha_binding_create(REFIID riid, void **out);
 
 #endif

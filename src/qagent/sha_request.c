@@ -1,0 +1,244 @@
+/*
+ * INapSystemHealthAgentRequest: the object an SHA's GetSoHRequest / ProcessSoHResponse callbacks receive
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "qagent_private.h"
+#include "nap_hresults.h"
+#include "napagent_rpc.h"
+
+/* SoHs are kept as their TLV bytes: validated once when they come in, and
+ * what the agent wants back. */
+struct sha_request
+{
+    INapSystemHealthAgentRequest INapSystemHealthAgentRequest_iface;
+    LONG refs;
+    SystemHealthEntityId id;
+    CorrelationId correlation;
+
+    SRWLOCK lock;                  /* guards the fields below */
+    UINT16 soh_size;               /* 0: no SoH (none cached, none set) */
+    BOOL soh_set;                  /* the SHA called SetSoHRequest */
+    BOOL cache;
+    BYTE soh[NAPAGENT_MAX_SOH];
+    BOOL has_response;
+    BYTE flags;
+    UINT16 response_size;
+    BYTE response[NAPAGENT_MAX_SOH];
+};
+
+static inline struct sha_request *impl_from_INapSystemHealthAgentRequest(INapSystemHealthAgentRequest *iface)
+{
+    return CONTAINING_RECORD(iface, struct sha_request, INapSystemHealthAgentRequest_iface);
+}
+
+static HRESULT WINAPI request_QueryInterface(INapSystemHealthAgentRequest *iface, REFIID riid, void **out)
+{
+    if (!out) return E_POINTER;
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapSystemHealthAgentRequest))
+    {
+        *out = iface;
+        INapSystemHealthAgentRequest_AddRef(iface);
+        return S_OK;
+    }
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI request_AddRef(INapSystemHealthAgentRequest *iface)
+{
+    struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
+
+    return InterlockedIncrement(&request->refs);
+}
+
+static ULONG WINAPI request_Release(INapSystemHealthAgentRequest *iface)
+{
+    struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
+    ULONG refs = InterlockedDecrement(&request->refs);
+
+    if (!refs)
+    {
+        HeapFree(GetProcessHeap(), 0, request);
+        com_server_object_destroyed();
+    }
+    return refs;
+}
+
+static HRESULT WINAPI request_GetCorrelationId(INapSystemHealthAgentRequest *iface, CorrelationId *out)
+{
+    struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
+
+    if (!out) return E_POINTER;
+    *out = request->correlation;
+    return S_OK;
+}
+
+/* The same text as the connection's (docs/decisions.md): {GUID}-<FILETIME in 16 hex digits>. */
+static HRESULT WINAPI request_GetStringCorrelationId(INapSystemHealthAgentRequest *iface, StringCorrelationId **out)
+{
+    static const WCHAR hex[] = L"0123456789ABCDEF";
+    struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
+    const FILETIME *time = &request->correlation.timeStamp;
+    ULONGLONG value = ((ULONGLONG)time->dwHighDateTime << 32) | time->dwLowDateTime;
+    StringCorrelationId *str;
+    int i;
+
+    if (!out) return E_POINTER;
+    *out = NULL;
+    if (!(str = CoTaskMemAlloc(sizeof(*str)))) return E_OUTOFMEMORY;
+    if (!(str->string = CoTaskMemAlloc((39 + 16 + 1) * sizeof(WCHAR))))
+    {
+        CoTaskMemFree(str);
+        return E_OUTOFMEMORY;
+    }
+    StringFromGUID2(&request->correlation.connId, str->string, 39);
+    str->string[38] = '-';
+    for (i = 15; i >= 0; i--, value >>= 4) str->string[39 + i] = hex[value & 0xf];
+    str->string[39 + 16] = 0;
+    str->length = 39 + 16;
+    *out = str;
+    return S_OK;
+}
+
+static HRESULT WINAPI request_SetSoHRequest(INapSystemHealthAgentRequest *iface, const SoHRequest *soh, BOOL cache)
+{
+    struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
+    BYTE tlvs[NAPAGENT_MAX_SOH];
+    UINT16 size;
+    HRESULT hr;
+
+    if (!soh) return E_POINTER;
+    if (FAILED(hr = soh_struct_to_tlvs(soh, TRUE, tlvs, sizeof(tlvs), &size))) return hr;
+    /* The System-Health-Id is how the agent files the SoH: it must be ours. */
+    if (size < 8 || (UINT32)((tlvs[4] << 24) | (tlvs[5] << 16) | (tlvs[6] << 8) | tlvs[7]) != request->id)
+        return NAP_E_INVALID_PACKET;
+
+    AcquireSRWLockExclusive(&request->lock);
+    memcpy(request->soh, tlvs, size);
+    request->soh_size = size;
+    request->soh_set = TRUE;
+    request->cache = !!cache;
+    ReleaseSRWLockExclusive(&request->lock);
+    return S_OK;
+}
+
+/* The SoH the request holds: the one the SHA set, else the one the agent cached. */
+static HRESULT WINAPI request_GetSoHRequest(INapSystemHealthAgentRequest *iface, SoHRequest **out)
+{
+    struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
+    HRESULT hr;
+
+    if (!out) return E_POINTER;
+    *out = NULL;
+    AcquireSRWLockShared(&request->lock);
+    hr = request->soh_size ? soh_struct_from_tlvs(request->soh, request->soh_size, TRUE, out) : NAP_E_NO_CACHED_SOH;
+    ReleaseSRWLockShared(&request->lock);
+    return hr;
+}
+
+/* Only a request made for ProcessSoHResponse has a response: any other call
+ * is out of sequence, which E_UNEXPECTED says. */
+static HRESULT WINAPI request_GetSoHResponse(INapSystemHealthAgentRequest *iface, SoHResponse **out, UINT8 *flags)
+{
+    struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
+    HRESULT hr;
+
+    if (!out || !flags) return E_POINTER;
+    *out = NULL;
+    AcquireSRWLockShared(&request->lock);
+    if (!request->has_response) hr = E_UNEXPECTED;
+    else if (SUCCEEDED(hr = soh_struct_from_tlvs(request->response, request->response_size, FALSE, out)))
+        *flags = request->flags;
+    ReleaseSRWLockShared(&request->lock);
+    return hr;
+}
+
+static HRESULT WINAPI request_GetCacheSoHFlag(INapSystemHealthAgentRequest *iface, BOOL *cache)
+{
+    struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
+
+    if (!cache) return E_POINTER;
+    AcquireSRWLockShared(&request->lock);
+    *cache = request->cache;
+    ReleaseSRWLockShared(&request->lock);
+    return S_OK;
+}
+
+static const INapSystemHealthAgentRequestVtbl request_vtbl =
+{
+    request_QueryInterface,
+    request_AddRef,
+    request_Release,
+    request_GetCorrelationId,
+    request_GetStringCorrelationId,
+    request_SetSoHRequest,
+    request_GetSoHRequest,
+    request_GetSoHResponse,
+    request_GetCacheSoHFlag,
+};
+
+HRESULT sha_request_create(SystemHealthEntityId id, const CorrelationId *correlation, struct sha_request **out)
+{
+    struct sha_request *request;
+
+    *out = NULL;
+    if (!(request = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*request)))) return E_OUTOFMEMORY;
+    request->INapSystemHealthAgentRequest_iface.lpVtbl = &request_vtbl;
+    request->refs = 1;
+    request->id = id;
+    request->correlation = *correlation;
+    InitializeSRWLock(&request->lock);
+    com_server_object_created();
+    *out = request;
+    return S_OK;
+}
+
+INapSystemHealthAgentRequest *sha_request_iface(struct sha_request *request)
+{
+    return &request->INapSystemHealthAgentRequest_iface;
+}
+
+HRESULT sha_request_preload(struct sha_request *request, const BYTE *tlvs, UINT16 size)
+{
+    SoH *check;
+    HRESULT hr;
+
+    if (size > sizeof(request->soh)) return NAP_E_INVALID_PACKET;
+    /* A cache entry the codec refuses would only make GetSoHRequest fail later. */
+    if (FAILED(hr = soh_struct_from_tlvs(tlvs, size, TRUE, &check))) return hr;
+    soh_struct_free(check);
+    AcquireSRWLockExclusive(&request->lock);
+    memcpy(request->soh, tlvs, size);
+    request->soh_size = size;
+    ReleaseSRWLockExclusive(&request->lock);
+    return S_OK;
+}
+
+HRESULT sha_request_set_response(struct sha_request *request, const BYTE *tlvs, UINT16 size, BYTE flags)
+{
+    SoH *check;
+    HRESULT hr;
+
+    if (size > sizeof(request->response)) return NAP_E_INVALID_PACKET;
+    if (FAILED(hr = soh_struct_from_tlvs(tlvs, size, FALSE, &check))) return hr;
+    soh_struct_free(check);
+    AcquireSRWLockExclusive(&request->lock);
+    memcpy(request->response, tlvs, size);
+    request->response_size = size;
+    request->flags = flags;
+    request->has_response = TRUE;
+    ReleaseSRWLockExclusive(&request->lock);
+    return S_OK;
+}
+
+void sha_request_result(struct sha_request *request, BYTE *tlvs, UINT16 cap, UINT16 *size, BOOL *cache)
+{
+    AcquireSRWLockShared(&request->lock);
+    *size = request->soh_set && request->soh_size <= cap ? request->soh_size : 0;
+    memcpy(tlvs, request->soh, *size);
+    *cache = request->soh_set && request->cache;
+    ReleaseSRWLockShared(&request->lock);
+}
