@@ -39,9 +39,13 @@ NAPAPI VOID WINAPI FreeSoH(SoH *soh);
 NAPAPI VOID WINAPI FreeSoHAttributeValue(SoHAttributeType type, SoHAttributeValue *value);
 NAPAPI VOID WINAPI FreeSystemHealthAgentState(SystemHealthAgentState *state);
 
-/* InitializeNapAgentNotifier / UninitializeNapAgentNotifier, the other two
- * exports of Windows' qutil.dll, belong to a later issue and are not
- * declared (nor exported) yet. */
+/* One subscription per process and type: the event (owned by the caller) is
+ * set when the NapAgent starts or stops (napNotifyTypeServiceState) or when
+ * the system's isolation state changes (napNotifyTypeQuarState).  A second
+ * subscription of a type fails with HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED);
+ * Uninitialize of a type not subscribed does nothing. */
+NAPAPI HRESULT WINAPI InitializeNapAgentNotifier(NapNotifyType type, HANDLE hNotifyEvent);
+NAPAPI VOID WINAPI UninitializeNapAgentNotifier(NapNotifyType type);
 
 #ifdef __cplusplus
 }

@@ -141,6 +141,12 @@ HRESULT __cdecl NapAgentSetSetting(handle_t binding, UINT32 setting, UINT32 valu
     case NAPAGENT_SETTING_CLIENT_TIMEOUT_MS:
         if (value < 10 || value > 600000) return E_INVALIDARG;
         return store_set_setting(L"ClientCallTimeoutMs", value);
+    case NAPAGENT_SETTING_SHA_TIMEOUT_MS:
+        if (value < 10 || value > 600000) return E_INVALIDARG;
+        return store_set_setting(L"ShaTimeoutMs", value);
+    case NAPAGENT_SETTING_FIXUP_POLL_MS:
+        if (value < 10 || value > 3600000) return E_INVALIDARG;
+        return store_set_setting(L"FixupPollMs", value);
     default:
         return E_INVALIDARG;
     }

@@ -402,6 +402,8 @@ HRESULT sessions_get_soh_request(struct session *session, const NAPAGENT_CONNECT
                      && (connection->generation != health_generation || probation_expired(connection));
         if (connection->decided) current = connection->decision;
         generation = health_generation;
+        /* A connection without a decision makes the system state partly unknown. */
+        if (!connection->decided) recompute_system_isolation();
     }
     LeaveCriticalSection(&sessions_cs);
     if (FAILED(hr)) return hr;

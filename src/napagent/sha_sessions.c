@@ -36,6 +36,7 @@ struct sha_record
     /* Requests waiting for the SHA's answer (0: none). */
     UINT32 soh_request;
     BOOL soh_is_change;                /* a change to tell ECs about, not a quiet refill */
+    BOOL soh_again;                    /* the SHA said "changed" while a request was out */
     ULONGLONG soh_deadline;
     UINT32 compare_request;
     ULONGLONG compare_deadline;
@@ -163,7 +164,8 @@ static void request_soh(struct sha_record *record, BOOL is_change)
 {
     if (record->soh_request)
     {
-        record->soh_is_change |= is_change;
+        /* The answer on its way may predate the change: ask once more after it. */
+        record->soh_again |= is_change;
         return;
     }
     record->soh_request = post_event(record, NAPAGENT_SHA_EVENT_GET_SOH_REQUEST, NULL, 0,
@@ -218,6 +220,7 @@ static void close_session(struct sha_session *session)
     {
         record->session = NULL;
         record->soh_request = record->compare_request = record->fixup_request = 0;
+        record->soh_again = FALSE;
         record->next_fixup_poll = NO_DEADLINE;
         HeapFree(GetProcessHeap(), 0, record->candidate);
         record->candidate = NULL;
@@ -452,6 +455,11 @@ static BOOL answer_soh_request(struct sha_record *record, const NAPAGENT_SHA_ANS
     BOOL is_change = record->soh_is_change;
 
     record->soh_request = 0;
+    if (record->soh_again)
+    {
+        record->soh_again = FALSE;
+        request_soh(record, TRUE);
+    }
     if (FAILED(answer->result))
     {
         set_failure(record, failureCategoryClientComponent, answer->result);

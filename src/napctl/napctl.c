@@ -27,9 +27,12 @@ static void usage(void)
             "usage: napctl <command> [arguments]\n"
             "  register <id> [--name N] [--description D] [--version V] [--vendor X] [--type 1|2]\n"
             "  unregister <id>\n"
+            "  register-sha <id> [--name N] [--description D] [--version V] [--vendor X]\n"
+            "  unregister-sha <id>\n"
             "  enable <id>\n"
             "  disable <id>\n"
-            "  list\n"
+            "  list                           (enforcement clients, then system health agents)\n"
+            "  isolation                      (the system's isolation state)\n"
             "  state\n"
             "  notify\n"
             "  set retry-interval <ms>        (NotifySoHChangeFailure retry, default 30000)\n"
@@ -107,33 +110,61 @@ static HRESULT register_thunk(void *arg)
     return NapAgentRegisterEc(call->binding, call->context);
 }
 
+static HRESULT register_sha_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    return NapAgentRegisterSha(call->binding, call->context);
+}
+
+/* <id> and the options of register / register-sha (SHAs have no --type);
+ * 0 when they parse, else the exit code of the usage error. */
+static int parse_registration(const char *command, BOOL is_sha, int argc, WCHAR **argv, NAPAGENT_EC_INFO *info)
+{
+    int i;
+
+    memset(info, 0, sizeof(*info));
+    info->component_type = is_sha ? 0 : 1;
+    if (argc < 1 || !parse_u32(argv[0], &info->id)) return usage_error(command, "missing or bad id");
+    for (i = 1; i < argc; i++)
+    {
+        if (i + 1 >= argc) return usage_error(command, "option without a value");
+        if (!wcscmp(argv[i], L"--name")) info->friendly_name = argv[++i];
+        else if (!wcscmp(argv[i], L"--description")) info->description = argv[++i];
+        else if (!wcscmp(argv[i], L"--version")) info->version = argv[++i];
+        else if (!wcscmp(argv[i], L"--vendor")) info->vendor_name = argv[++i];
+        else if (!is_sha && !wcscmp(argv[i], L"--type"))
+        {
+            if (!parse_u32(argv[++i], &info->component_type)
+                || (info->component_type != 1 && info->component_type != 2))
+                return usage_error(command, "--type is 1 (SoH) or 2 (relying party)");
+        }
+        else return usage_error(command, "unknown option");
+    }
+    GetSystemTimeAsFileTime(&info->registration_date);
+    return 0;
+}
+
 static int cmd_register(int argc, WCHAR **argv)
 {
     NAPAGENT_EC_INFO info;
     HRESULT hr;
-    int i;
+    int status;
 
-    memset(&info, 0, sizeof(info));
-    info.component_type = 1;
-    if (argc < 1 || !parse_u32(argv[0], &info.id)) return usage_error("register", "missing or bad id");
-    for (i = 1; i < argc; i++)
-    {
-        if (i + 1 >= argc) return usage_error("register", "option without a value");
-        if (!wcscmp(argv[i], L"--name")) info.friendly_name = argv[++i];
-        else if (!wcscmp(argv[i], L"--description")) info.description = argv[++i];
-        else if (!wcscmp(argv[i], L"--version")) info.version = argv[++i];
-        else if (!wcscmp(argv[i], L"--vendor")) info.vendor_name = argv[++i];
-        else if (!wcscmp(argv[i], L"--type"))
-        {
-            if (!parse_u32(argv[++i], &info.component_type)
-                || (info.component_type != 1 && info.component_type != 2))
-                return usage_error("register", "--type is 1 (SoH) or 2 (relying party)");
-        }
-        else return usage_error("register", "unknown option");
-    }
-    GetSystemTimeAsFileTime(&info.registration_date);
+    if ((status = parse_registration("register", FALSE, argc, argv, &info))) return status;
     if (FAILED(hr = call_agent(register_thunk, &info))) return report_failure("register", hr);
     printf("registered enforcement client %u (0x%08x)\n", info.id, info.id);
+    return 0;
+}
+
+static int cmd_register_sha(int argc, WCHAR **argv)
+{
+    NAPAGENT_EC_INFO info;
+    HRESULT hr;
+    int status;
+
+    if ((status = parse_registration("register-sha", TRUE, argc, argv, &info))) return status;
+    if (FAILED(hr = call_agent(register_sha_thunk, &info))) return report_failure("register-sha", hr);
+    printf("registered system health agent %u (0x%08x)\n", info.id, info.id);
     return 0;
 }
 
@@ -152,6 +183,13 @@ static HRESULT unregister_thunk(void *arg)
     return NapAgentUnregisterEc(call->binding, ec->id);
 }
 
+static HRESULT unregister_sha_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    struct ec_switch *sha = call->context;
+    return NapAgentUnregisterSha(call->binding, sha->id);
+}
+
 static HRESULT enable_thunk(void *arg)
 {
     struct agent_call *call = arg;
@@ -167,6 +205,17 @@ static int cmd_unregister(int argc, WCHAR **argv)
     if (argc != 1 || !parse_u32(argv[0], &ec.id)) return usage_error("unregister", "missing or bad id");
     if (FAILED(hr = call_agent(unregister_thunk, &ec))) return report_failure("unregister", hr);
     printf("unregistered enforcement client %u (0x%08x)\n", ec.id, ec.id);
+    return 0;
+}
+
+static int cmd_unregister_sha(int argc, WCHAR **argv)
+{
+    struct ec_switch sha = { 0, FALSE };
+    HRESULT hr;
+
+    if (argc != 1 || !parse_u32(argv[0], &sha.id)) return usage_error("unregister-sha", "missing or bad id");
+    if (FAILED(hr = call_agent(unregister_sha_thunk, &sha))) return report_failure("unregister-sha", hr);
+    printf("unregistered system health agent %u (0x%08x)\n", sha.id, sha.id);
     return 0;
 }
 
@@ -196,6 +245,13 @@ static HRESULT list_thunk(void *arg)
     return NapAgentListEcs(call->binding, &list->count, &list->ecs);
 }
 
+static HRESULT list_shas_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    struct ec_list *list = call->context;
+    return NapAgentListShas(call->binding, &list->count, &list->ecs);
+}
+
 static void free_ec_list(struct ec_list *list)
 {
     UINT32 i;
@@ -213,7 +269,7 @@ static void free_ec_list(struct ec_list *list)
 
 static int cmd_list(int argc, WCHAR **argv)
 {
-    struct ec_list list = { 0, NULL };
+    struct ec_list list = { 0, NULL }, shas = { 0, NULL };
     HRESULT hr;
     UINT32 i;
 
@@ -232,6 +288,93 @@ static int cmd_list(int argc, WCHAR **argv)
                ec->bound ? "yes" : "no", ec->connection_count, ec->friendly_name ? ec->friendly_name : L"-");
     }
     free_ec_list(&list);
+
+    if (FAILED(hr = call_agent(list_shas_thunk, &shas)))
+    {
+        free_ec_list(&shas);
+        return report_failure("list", hr);
+    }
+    printf("\nsystem health agents:\n");
+    printf("%-10s %-10s %-5s %s\n", "id", "hex", "bound", "name");
+    for (i = 0; i < shas.count; i++)
+    {
+        const NAPAGENT_EC_INFO *sha = &shas.ecs[i];
+        printf("%-10u 0x%08x %-5s %ls\n", sha->id, sha->id, sha->bound ? "yes" : "no",
+               sha->friendly_name ? sha->friendly_name : L"-");
+    }
+    free_ec_list(&shas);
+    return 0;
+}
+
+/* isolation */
+
+static HRESULT isolation_thunk(void *arg)
+{
+    struct agent_call *call = arg;
+    return NapAgentGetSystemIsolation(call->binding, call->context);
+}
+
+static const char *isolation_state_name(UINT32 state)
+{
+    switch (state)
+    {
+    case 1: return "not restricted";
+    case 2: return "in probation";
+    case 3: return "restricted access";
+    default: return "unknown";
+    }
+}
+
+static const char *extended_state_name(UINT32 state)
+{
+    switch (state)
+    {
+    case 0: return "no data";
+    case 1: return "transition";
+    case 2: return "infected";
+    case 3: return "unknown";
+    default: return "?";
+    }
+}
+
+static void print_filetime(const char *label, const FILETIME *time)
+{
+    SYSTEMTIME st;
+
+    if (!time->dwLowDateTime && !time->dwHighDateTime)
+    {
+        printf("%s: none\n", label);
+        return;
+    }
+    if (!FileTimeToSystemTime(time, &st))
+    {
+        printf("%s: 0x%08lx%08lx\n", label, (unsigned long)time->dwHighDateTime, (unsigned long)time->dwLowDateTime);
+        return;
+    }
+    printf("%s: %04u-%02u-%02u %02u:%02u:%02u UTC\n", label, st.wYear, st.wMonth, st.wDay, st.wHour, st.wMinute,
+           st.wSecond);
+}
+
+static int cmd_isolation(int argc, WCHAR **argv)
+{
+    NAPAGENT_SYSTEM_ISOLATION isolation;
+    HRESULT hr;
+
+    (void)argv;
+    if (argc) return usage_error("isolation", "takes no arguments");
+    memset(&isolation, 0, sizeof(isolation));
+    if (FAILED(hr = call_agent(isolation_thunk, &isolation)))
+    {
+        MIDL_user_free(isolation.failure_url);
+        return report_failure("isolation", hr);
+    }
+    printf("state: %u (%s)\n", isolation.state, isolation_state_name(isolation.state));
+    printf("extended_state: %u (%s)\n", isolation.extended_state, extended_state_name(isolation.extended_state));
+    print_filetime("probation_end", &isolation.prob_end_time);
+    printf("failure_url: %ls\n", isolation.failure_url && isolation.failure_url[0] ? isolation.failure_url : L"-");
+    printf("unknown_connections: %s\n", isolation.unknown_connections ? "yes" : "no");
+    printf("generation: %u\n", isolation.generation);
+    MIDL_user_free(isolation.failure_url);
     return 0;
 }
 
@@ -508,6 +651,9 @@ int wmain(int argc, WCHAR **argv)
     argv += 2;
     if (!wcscmp(command, L"register")) return cmd_register(argc, argv);
     if (!wcscmp(command, L"unregister")) return cmd_unregister(argc, argv);
+    if (!wcscmp(command, L"register-sha")) return cmd_register_sha(argc, argv);
+    if (!wcscmp(command, L"unregister-sha")) return cmd_unregister_sha(argc, argv);
+    if (!wcscmp(command, L"isolation")) return cmd_isolation(argc, argv);
     if (!wcscmp(command, L"enable")) return cmd_enable("enable", TRUE, argc, argv);
     if (!wcscmp(command, L"disable")) return cmd_enable("disable", FALSE, argc, argv);
     if (!wcscmp(command, L"list")) return cmd_list(argc, argv);

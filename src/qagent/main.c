@@ -13,6 +13,7 @@ static HINSTANCE qagent_instance;
 const struct com_class com_server_classes[] =
 {
     { &CLSID_NapEnforcementClientBinding, L"NapEnforcementClientBinding", L"Both", binding_create },
+    { &CLSID_NapSystemHealthAgentBinding, L"NapSystemHealthAgentBinding", L"Both", sha_binding_create },
     { &CLSID_NapClientManagement, L"NapClientManagement", L"Both", management_create },
 };
 const unsigned int com_server_class_count = ARRAYSIZE(com_server_classes);

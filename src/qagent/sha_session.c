@@ -13,7 +13,6 @@
 #define EVENT_POLL_MS 5000
 #define EVENT_RETRY_FIRST_MS 5
 #define EVENT_RETRY_MAX_MS 200
-#define DEFAULT_CALL_TIMEOUT_MS 5000
 
 struct sha_session
 {
@@ -246,16 +245,6 @@ static DWORD WINAPI event_thread(void *arg)
     if (SUCCEEDED(init)) CoUninitialize();
     sha_session_release(session);
     return 0;
-}
-
-static DWORD read_call_timeout(void)
-{
-    DWORD value = DEFAULT_CALL_TIMEOUT_MS, size = sizeof(value);
-
-    if (RegGetValueW(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Services\\napagent\\Parameters",
-                     L"ClientCallTimeoutMs", RRF_RT_REG_DWORD, NULL, &value, &size) || value < 10)
-        return DEFAULT_CALL_TIMEOUT_MS;
-    return value;
 }
 
 HRESULT sha_session_start(SystemHealthEntityId id, INapSystemHealthAgentCallback *callback,

@@ -29,12 +29,15 @@
 #define DEFAULT_SERVER_PORT 17870
 #define SAMPLE_MAX_SIZE 4000
 #define NETWORK_TIMEOUT_MS 10000
+#define DEFAULT_RECOVERY_TIMEOUT_MS 30000
 
 struct options
 {
     UINT32 id;
     unsigned short server_port;
     UINT32 hold_ms; /* keep the connection up this long, for napctl connections/notify */
+    BOOL until_recovered; /* redo the exchange on NotifySoHChange until access comes back */
+    UINT32 timeout_ms;    /* for until_recovered */
 };
 
 /* The EC's callback object: the agent asks it for the EC's connections. */
@@ -44,6 +47,7 @@ struct sample_callback
     LONG refcount;
     CRITICAL_SECTION lock;
     INapEnforcementClientConnection *connection; /* the one up connection, or NULL */
+    HANDLE soh_changed; /* auto-reset, set by NotifySoHChange; only --until-recovered waits for it */
 };
 
 static inline struct sample_callback *impl_from_INapEnforcementClientCallback(INapEnforcementClientCallback *iface)
@@ -77,6 +81,7 @@ static ULONG WINAPI callback_Release(INapEnforcementClientCallback *iface)
     if (!refcount)
     {
         if (callback->connection) INapEnforcementClientConnection_Release(callback->connection);
+        if (callback->soh_changed) CloseHandle(callback->soh_changed);
         DeleteCriticalSection(&callback->lock);
         free(callback);
     }
@@ -85,10 +90,13 @@ static ULONG WINAPI callback_Release(INapEnforcementClientCallback *iface)
 
 static HRESULT WINAPI callback_NotifySoHChange(INapEnforcementClientCallback *iface)
 {
-    (void)iface;
-    /* A real EC would now redo GetSoHRequest and the exchange; the sample
-     * does one exchange only and just shows that the call arrived. */
+    struct sample_callback *callback = impl_from_INapEnforcementClientCallback(iface);
+
+    /* The one-shot sample just shows that the call arrived.  With
+     * --until-recovered the exchange is redone, but on the exchange thread:
+     * the agent waits for this callback, and an exchange calls the agent. */
     printf("callback: NotifySoHChange\n");
+    if (callback->soh_changed) SetEvent(callback->soh_changed);
     return S_OK;
 }
 
@@ -137,6 +145,11 @@ static struct sample_callback *create_callback(void)
     struct sample_callback *callback = calloc(1, sizeof(*callback));
 
     if (!callback) return NULL;
+    if (!(callback->soh_changed = CreateEventW(NULL, FALSE, FALSE, NULL)))
+    {
+        free(callback);
+        return NULL;
+    }
     callback->INapEnforcementClientCallback_iface.lpVtbl = &callback_vtbl;
     callback->refcount = 1;
     InitializeCriticalSection(&callback->lock);
@@ -368,8 +381,9 @@ static BOOL start_session(struct session *session)
     return TRUE;
 }
 
-/* Steps 5 and 6 of the EC sequence: get the SoH, send it, hand back the SoHR. */
-static BOOL exchange_soh(struct session *session)
+/* Steps 5 and 6 of the EC sequence: get the SoH, send it, hand back the SoHR.
+ * verbose prints both packets in hex and decoded. */
+static BOOL exchange_soh(struct session *session, BOOL verbose)
 {
     static BYTE reply[65535];
     NetworkSoHRequest *request = NULL;
@@ -380,24 +394,32 @@ static BOOL exchange_soh(struct session *session)
     if (!check(INapEnforcementClientBinding_GetSoHRequest(session->binding, session->connection, &retrigger),
                "GetSoHRequest"))
         return FALSE;
-    printf("retrigger hint: %s\n", retrigger ? "TRUE" : "FALSE");
+    if (verbose) printf("retrigger hint: %s\n", retrigger ? "TRUE" : "FALSE");
     if (!check(INapEnforcementClientConnection_GetSoHRequest(session->connection, &request),
                "connection GetSoHRequest"))
         return FALSE;
     if (!request) return check(E_POINTER, "connection GetSoHRequest");
 
-    printf("SoH request, %u bytes:\n", request->size);
-    soh_print_hex(stdout, request->data, request->size);
-    soh_print_request(stdout, request->data, request->size);
+    if (verbose)
+    {
+        printf("SoH request, %u bytes:\n", request->size);
+        soh_print_hex(stdout, request->data, request->size);
+        soh_print_request(stdout, request->data, request->size);
+    }
+    else printf("SoH request: %u bytes (retrigger hint %s)\n", request->size, retrigger ? "TRUE" : "FALSE");
     ok = check(exchange_with_server(session->opts.server_port, request, reply, sizeof(reply), &reply_len),
                "exchange with napresponder");
     CoTaskMemFree(request->data);
     CoTaskMemFree(request);
     if (!ok) return FALSE;
 
-    printf("SoH response, %u bytes:\n", reply_len);
-    soh_print_hex(stdout, reply, reply_len);
-    if (reply_len) soh_print_response(stdout, reply, reply_len);
+    if (verbose)
+    {
+        printf("SoH response, %u bytes:\n", reply_len);
+        soh_print_hex(stdout, reply, reply_len);
+        if (reply_len) soh_print_response(stdout, reply, reply_len);
+    }
+    else printf("SoH response: %u bytes\n", reply_len);
     response.size = reply_len;
     response.data = reply;
     if (!check(INapEnforcementClientConnection_SetSoHResponse(session->connection, &response), "SetSoHResponse"))
@@ -437,6 +459,103 @@ static BOOL show_decision(struct session *session)
     }
     INapEnforcementClientConnection2_Release(connection2);
     return SUCCEEDED(hr);
+}
+
+/* --until-recovered: an exchange per NotifySoHChange, on a thread of ours,
+ * until the connection went from restricted access back to not restricted. */
+
+struct recovery
+{
+    struct session *session;
+    HANDLE stop;      /* manual-reset: the timeout passed, give up */
+    HANDLE recovered; /* manual-reset */
+    unsigned int exchanges;
+    BOOL seen_restricted;
+};
+
+/* The agent's decision for our connection after one exchange. */
+static BOOL read_decision(struct session *session, IsolationInfoEx **info)
+{
+    INapEnforcementClientConnection2 *connection2;
+    HRESULT hr;
+
+    if (!check(INapEnforcementClientConnection_QueryInterface(session->connection,
+               &IID_INapEnforcementClientConnection2, (void **)&connection2), "QueryInterface(Connection2)"))
+        return FALSE;
+    hr = INapEnforcementClientConnection2_GetIsolationInfoEx(connection2, info);
+    INapEnforcementClientConnection2_Release(connection2);
+    return check(hr, "GetIsolationInfoEx");
+}
+
+/* TRUE once recovered. */
+static BOOL recovery_exchange(struct recovery *recovery)
+{
+    IsolationInfoEx *info = NULL;
+    unsigned int n = ++recovery->exchanges;
+    IsolationState state;
+
+    if (!exchange_soh(recovery->session, FALSE) || !read_decision(recovery->session, &info))
+    {
+        printf("exchange %u: failed\n", n);
+        return FALSE;
+    }
+    state = info->isolationState;
+    printf("exchange %u: %s (extended state %s", n, isolation_state_name(state),
+           extended_state_name(info->extendedIsolationState));
+    if (info->failureUrl.string && info->failureUrl.length)
+        printf(", failure URL %.*ls", (int)info->failureUrl.length, info->failureUrl.string);
+    printf(")\n");
+    CoTaskMemFree(info->failureUrl.string);
+    CoTaskMemFree(info);
+    if (state == isolationStateRestrictedAccess) recovery->seen_restricted = TRUE;
+    return state == isolationStateNotRestricted && recovery->seen_restricted;
+}
+
+static DWORD WINAPI recovery_thread(void *arg)
+{
+    struct recovery *recovery = arg;
+    HANDLE events[2] = { recovery->stop, recovery->session->callback->soh_changed };
+    BOOL recovered;
+
+    CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    /* Notifications that come during an exchange leave the event set: one
+     * more exchange follows, however many there were. */
+    recovered = recovery_exchange(recovery);
+    while (!recovered && WaitForMultipleObjects(2, events, FALSE, INFINITE) == WAIT_OBJECT_0 + 1)
+        recovered = recovery_exchange(recovery);
+    if (recovered) SetEvent(recovery->recovered);
+    CoUninitialize();
+    return 0;
+}
+
+static BOOL run_until_recovered(struct session *session)
+{
+    struct recovery recovery;
+    HANDLE thread;
+    BOOL ok;
+
+    memset(&recovery, 0, sizeof(recovery));
+    recovery.session = session;
+    recovery.stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+    recovery.recovered = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!recovery.stop || !recovery.recovered || !(thread = CreateThread(NULL, 0, recovery_thread, &recovery, 0, NULL)))
+    {
+        if (recovery.stop) CloseHandle(recovery.stop);
+        if (recovery.recovered) CloseHandle(recovery.recovered);
+        return check(HRESULT_FROM_WIN32(GetLastError()), "starting the exchange thread");
+    }
+    printf("waiting up to %u ms for restricted access and then recovery\n", session->opts.timeout_ms);
+    ok = WaitForSingleObject(recovery.recovered, session->opts.timeout_ms) == WAIT_OBJECT_0;
+    SetEvent(recovery.stop);
+    /* An exchange in flight ends within the network timeout. */
+    WaitForSingleObject(thread, 2 * NETWORK_TIMEOUT_MS + 5000);
+    CloseHandle(thread);
+    CloseHandle(recovery.stop);
+    CloseHandle(recovery.recovered);
+    if (ok) printf("recovered after %u exchanges: restricted access, then not restricted\n", recovery.exchanges);
+    else fprintf(stderr, "sample_ec: not recovered within %u ms (%u exchanges, restricted access %sseen)\n",
+                 session->opts.timeout_ms, recovery.exchanges, recovery.seen_restricted ? "" : "never ");
+    return ok;
 }
 
 /* Steps 8 and 9: state-down the connection, unbind, release. */
@@ -496,9 +615,21 @@ static BOOL parse_options(int argc, WCHAR **argv, struct options *opts)
     opts->id = SAMPLE_QEC_ID;
     opts->server_port = DEFAULT_SERVER_PORT;
     opts->hold_ms = 0;
-    for (i = 1; i + 1 < argc; i += 2)
+    opts->until_recovered = FALSE;
+    opts->timeout_ms = DEFAULT_RECOVERY_TIMEOUT_MS;
+    for (i = 1; i < argc; i += 2)
     {
-        if (!wcscmp(argv[i], L"--id"))
+        if (!wcscmp(argv[i], L"--until-recovered"))
+        {
+            opts->until_recovered = TRUE;
+            i--;
+        }
+        else if (i + 1 >= argc) return FALSE;
+        else if (!wcscmp(argv[i], L"--timeout"))
+        {
+            if (!parse_u32(argv[i + 1], &opts->timeout_ms) || !opts->timeout_ms) return FALSE;
+        }
+        else if (!wcscmp(argv[i], L"--id"))
         {
             if (!parse_u32(argv[i + 1], &opts->id)) return FALSE;
         }
@@ -526,10 +657,17 @@ int wmain(int argc, WCHAR **argv)
     memset(&session, 0, sizeof(session));
     if (!parse_options(argc, argv, &session.opts))
     {
-        fprintf(stderr, "usage: sample_ec [--id N] [--server-port N] [--hold ms]\n");
+        fprintf(stderr, "usage: sample_ec [--id N] [--server-port N] [--hold ms] "
+                "[--until-recovered [--timeout ms]]\n");
         return 2;
     }
-    ok = start_session(&session) && exchange_soh(&session) && show_decision(&session);
+    if (session.opts.until_recovered)
+    {
+        ok = start_session(&session) && run_until_recovered(&session);
+        ok &= end_session(&session);
+        return ok ? 0 : 1;
+    }
+    ok = start_session(&session) && exchange_soh(&session, TRUE) && show_decision(&session);
     if (ok && session.opts.hold_ms)
     {
         printf("holding the connection up for %u ms\n", session.opts.hold_ms);

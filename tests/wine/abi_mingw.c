@@ -30,11 +30,24 @@
 #define IID_INapSoHProcessor mingw_IID_INapSoHProcessor
 #define CLSID_NapSoHConstructor mingw_CLSID_NapSoHConstructor
 #define CLSID_NapSoHProcessor mingw_CLSID_NapSoHProcessor
+/* And for napsystemhealthagent.h, whose GUIDs qagent.dll defines. */
+#define IID_INapSystemHealthAgentBinding mingw_IID_INapSystemHealthAgentBinding
+#define IID_INapSystemHealthAgentBinding2 mingw_IID_INapSystemHealthAgentBinding2
+#define IID_INapSystemHealthAgentCallback mingw_IID_INapSystemHealthAgentCallback
+#define IID_AsyncINapSystemHealthAgentCallback mingw_IID_AsyncINapSystemHealthAgentCallback
+#define IID_INapSystemHealthAgentRequest mingw_IID_INapSystemHealthAgentRequest
+#define CLSID_NapSystemHealthAgentBinding mingw_CLSID_NapSystemHealthAgentBinding
+/* And for napmanagement.h, whose GUIDs qagent.dll defines. */
+#define IID_INapClientManagement mingw_IID_INapClientManagement
+#define IID_INapClientManagement2 mingw_IID_INapClientManagement2
+#define CLSID_NapClientManagement mingw_CLSID_NapClientManagement
 
 #include <initguid.h>
 #include <naptypes.h>
 #include <napenforcementclient.h>
 #include <napprotocol.h>
+#include <napmanagement.h>
+#include <napsystemhealthagent.h>
 
 #include "abi_table.h"
 
@@ -54,6 +67,18 @@ const CLSID mingw_CLSID_NapSoHConstructor =
     { 0xe8140d53, 0x6535, 0x46a5, { 0xb8, 0xa1, 0xda, 0x6c, 0x57, 0x1d, 0xa9, 0xb9 } };
 const CLSID mingw_CLSID_NapSoHProcessor =
     { 0xaa160628, 0x8775, 0x46e3, { 0x83, 0x7c, 0xf7, 0xa2, 0xae, 0x66, 0xe2, 0xf5 } };
+
+/* napsystemhealthagent.h only declares its CLSID too.  Expected value from
+ * the brief's {8E594310-16CA-4A00-932F-F70969F990C0} (nap-reference.md
+ * section 1.1), not read from mingw-w64. */
+const CLSID mingw_CLSID_NapSystemHealthAgentBinding =
+    { 0x8e594310, 0x16ca, 0x4a00, { 0x93, 0x2f, 0xf7, 0x09, 0x69, 0xf9, 0x90, 0xc0 } };
+
+/* napmanagement.h only declares its CLSID (EXTERN_C const CLSID
+ * CLSID_NapClientManagement;).  Expected value from nap-reference.md
+ * section 1.1 (FSDK napclsids00000005.c), not read from mingw-w64. */
+const CLSID mingw_CLSID_NapClientManagement =
+    { 0xeb082ba1, 0xdf8a, 0x46be, { 0x82, 0xf3, 0x35, 0xbf, 0x9e, 0x9b, 0xe5, 0x2f } };
 
 #define ABI_SIZE(t) { "sizeof(" #t ")", sizeof(t) },
 #define ABI_FIELD(t, f) \

@@ -16,6 +16,12 @@
 /* No library of the tests defines NapProtocol's GUIDs (qutil.dll does, from
  * the same generated file), so this table takes widl's definitions itself. */
 #include "NapProtocol_i.c"
+/* Likewise for the SHA interfaces, whose GUIDs qagent.dll defines. */
+#include "NapSystemHealthAgent.h"
+#include "NapSystemHealthAgent_i.c"
+/* And for the management interfaces, whose GUIDs qagent.dll defines. */
+#include "NapManagement.h"
+#include "NapManagement_i.c"
 
 #include "abi_table.h"
 

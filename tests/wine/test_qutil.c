@@ -71,8 +71,9 @@ static void load_qutil(void)
     LOAD(FreeSystemHealthAgentState);
     LOAD(DllGetClassObject);
     LOAD(DllCanUnloadNow);
-    /* Left for a later issue. */
-    assert_null(GetProcAddress(qutil.module, "InitializeNapAgentNotifier"));
+    /* The agent notifier (tests/wine/test_notifier.c tests what it does). */
+    assert_non_null(GetProcAddress(qutil.module, "InitializeNapAgentNotifier"));
+    assert_non_null(GetProcAddress(qutil.module, "UninitializeNapAgentNotifier"));
 }
 
 /* ---- an IMallocSpy that keeps every live CoTaskMem block ---- */

@@ -170,6 +170,7 @@ static HANDLE start_child(const WCHAR *args)
     swprintf(cmdline, ARRAYSIZE(cmdline), L"\"%ls\" %ls", path, args);
     if (!CreateProcessW(path, cmdline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return NULL;
     CloseHandle(pi.hThread);
+    test_adopt_child(pi.hProcess);
     return pi.hProcess;
 }
 

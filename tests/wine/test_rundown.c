@@ -81,6 +81,7 @@ static HANDLE start_child(HANDLE ready)
     swprintf(cmdline, ARRAYSIZE(cmdline), L"\"%ls\" --child", path);
     assert_true(CreateProcessW(path, cmdline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
     CloseHandle(pi.hThread);
+    test_adopt_child(pi.hProcess);
     if (WaitForSingleObject(ready, 20000) != WAIT_OBJECT_0)
     {
         DWORD code = 0;

@@ -41,6 +41,21 @@ void test_bin_path(const WCHAR *file, WCHAR *path, DWORD size)
     wcsncat(path, file, size - wcslen(path) - 1);
 }
 
+void test_adopt_child(HANDLE process)
+{
+    static HANDLE job;
+
+    if (!job)
+    {
+        JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits = { 0 };
+
+        job = CreateJobObjectW(NULL, NULL);
+        limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+        if (job) SetInformationJobObject(job, JobObjectExtendedLimitInformation, &limits, sizeof(limits));
+    }
+    if (job) AssignProcessToJobObject(job, process);
+}
+
 static HANDLE start_program(const WCHAR *file, const WCHAR *args)
 {
     WCHAR path[MAX_PATH], cmdline[2048];
@@ -51,6 +66,7 @@ static HANDLE start_program(const WCHAR *file, const WCHAR *args)
     swprintf(cmdline, 2048, L"\"%ls\" %ls", path, args ? args : L"");
     if (!CreateProcessW(path, cmdline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return NULL;
     CloseHandle(pi.hThread);
+    test_adopt_child(pi.hProcess);
     return pi.hProcess;
 }
 
@@ -172,9 +188,11 @@ struct mgmt_call
     UINT32 count;
     NAPAGENT_CONNECTION_FACTS *facts;
     NAPAGENT_EC_INFO *ecs;
+    NAPAGENT_SYSTEM_ISOLATION isolation;
 };
 
-enum { OP_REGISTER, OP_UNREGISTER, OP_ENABLE, OP_NOTIFY, OP_SETTING, OP_STATE, OP_QUERY, OP_LIST };
+enum { OP_REGISTER, OP_UNREGISTER, OP_ENABLE, OP_NOTIFY, OP_SETTING, OP_STATE, OP_QUERY, OP_LIST,
+       OP_REGISTER_SHA, OP_UNREGISTER_SHA, OP_ISOLATION, OP_LIST_SHAS };
 
 static HRESULT mgmt_thunk(void *arg)
 {
@@ -196,6 +214,14 @@ static HRESULT mgmt_thunk(void *arg)
     case OP_STATE:      return NapAgentGetState(call->binding, call->state);
     case OP_QUERY:      return NapAgentQueryConnections(call->binding, call->id, 5000, &call->count, &call->facts);
     case OP_LIST:       return NapAgentListEcs(call->binding, &call->count, &call->ecs);
+    case OP_REGISTER_SHA:
+        memset(&info, 0, sizeof(info));
+        info.id = call->id;
+        info.friendly_name = (WCHAR *)L"test system health agent";
+        return NapAgentRegisterSha(call->binding, &info);
+    case OP_UNREGISTER_SHA: return NapAgentUnregisterSha(call->binding, call->id);
+    case OP_ISOLATION:  return NapAgentGetSystemIsolation(call->binding, &call->isolation);
+    case OP_LIST_SHAS:  return NapAgentListShas(call->binding, &call->count, &call->ecs);
     }
     return E_INVALIDARG;
 }
@@ -252,21 +278,54 @@ HRESULT test_unregister_ec(UINT32 id)
     return mgmt(OP_UNREGISTER, id, FALSE, 0);
 }
 
-HRESULT test_unregister_all_ecs(void)
+static HRESULT unregister_all(int list_op, HRESULT (*unregister)(UINT32 id))
 {
-    struct mgmt_call call = { .op = OP_LIST };
+    struct mgmt_call call = { .op = list_op };
     HRESULT hr = run_mgmt(&call);
     UINT32 i;
 
     for (i = 0; SUCCEEDED(hr) && i < call.count; i++)
     {
-        hr = test_unregister_ec(call.ecs[i].id);
+        hr = unregister(call.ecs[i].id);
         MIDL_user_free(call.ecs[i].friendly_name);
         MIDL_user_free(call.ecs[i].description);
         MIDL_user_free(call.ecs[i].version);
         MIDL_user_free(call.ecs[i].vendor_name);
     }
     MIDL_user_free(call.ecs);
+    return hr;
+}
+
+HRESULT test_unregister_all_ecs(void)
+{
+    return unregister_all(OP_LIST, test_unregister_ec);
+}
+
+HRESULT test_unregister_all_shas(void)
+{
+    return unregister_all(OP_LIST_SHAS, test_unregister_sha);
+}
+
+HRESULT test_register_sha(UINT32 id)
+{
+    HRESULT hr = mgmt(OP_REGISTER_SHA, id, FALSE, 0);
+
+    return hr == (HRESULT)0x80270003 /* NAP_E_CONFLICTING_ID */ ? S_OK : hr;
+}
+
+HRESULT test_unregister_sha(UINT32 id)
+{
+    return mgmt(OP_UNREGISTER_SHA, id, FALSE, 0);
+}
+
+HRESULT test_get_system_isolation(UINT32 *state, BOOL *unknown_connections)
+{
+    struct mgmt_call call = { .op = OP_ISOLATION };
+    HRESULT hr = run_mgmt(&call);
+
+    *state = call.isolation.state;
+    *unknown_connections = call.isolation.unknown_connections;
+    MIDL_user_free(call.isolation.failure_url);
     return hr;
 }
 

@@ -26,6 +26,10 @@ void test_bin_path(const WCHAR *file, WCHAR *path, DWORD size);
  * or -1 if it could not be started or did not end within timeout_ms. */
 int test_run_program(const WCHAR *file, const WCHAR *args, DWORD timeout_ms);
 
+/* Puts a child process in a job that dies with this test program, so that a
+ * failing test never leaves a child bound to the next agent. */
+void test_adopt_child(HANDLE process);
+
 /* Start napagent.exe --console and wait (bounded) until it answers; NULL on failure. */
 HANDLE test_start_agent(void);
 /* Kill it (as `kill -9` would) and wait for the process to end. */
@@ -41,8 +45,14 @@ int test_register_qagent(void);
 /* Make sure `id` is registered with the agent and enabled or disabled. */
 HRESULT test_register_ec(UINT32 id, BOOL enabled);
 HRESULT test_unregister_ec(UINT32 id);
-/* Unregister every EC the agent knows (none may be bound). */
+/* Make sure SHA `id` is registered; unregister it. */
+HRESULT test_register_sha(UINT32 id);
+HRESULT test_unregister_sha(UINT32 id);
+/* The system isolation state the agent computes (NapAgentGetSystemIsolation). */
+HRESULT test_get_system_isolation(UINT32 *state, BOOL *unknown_connections);
+/* Unregister every EC / SHA the agent knows (none may be bound). */
 HRESULT test_unregister_all_ecs(void);
+HRESULT test_unregister_all_shas(void);
 
 /* Ask the agent to send NotifySoHChange to every bound EC. */
 HRESULT test_notify_soh_change(void);

@@ -1,0 +1,511 @@
+/*
+ * Health agents and enforcement clients together, end to end through a real agent
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "test_support.h"
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+#include "NapEnforcementClient.h"
+/* The SHA interfaces' GUIDs are defined here (selectany), not by a library. */
+#include <initguid.h>
+#include "NapSystemHealthAgent.h"
+#include "napagent_rpc.h"
+#include "nap_hresults.h"
+#include "callback_sink.h"
+#include "soh.h"
+#include "soh_attr.h"
+
+#define EC_ID       0x000137D0u
+#define SHA_ID      0x000137D1u
+#define CHILD_SHA   0x000137D2u
+#define NONCOMPLIANT ((HRESULT)0xC0FF0002)
+#define READY_EVENT L"opennap-test-health-ready"
+
+/* A test SHA: its SoH says healthy or not; it records what the agent asks. */
+struct sha_sink
+{
+    INapSystemHealthAgentCallback INapSystemHealthAgentCallback_iface;
+    LONG refs;
+    UINT32 id;
+    volatile LONG healthy;
+    BOOL cache;
+    HRESULT get_soh_result;            /* what GetSoHRequest answers */
+    volatile LONG get_soh_count, process_count, fixup_count, compare_count, isolation_count, orphaned_count;
+    UINT8 last_flags;
+    HRESULT last_verdict;              /* ComplianceResultCodes of the last SoHR */
+    CorrelationId last_orphaned;
+    LONG fixup_steps;                  /* GetFixupInfo answers in progress this often, then success */
+};
+
+static inline struct sha_sink *impl_from_callback(INapSystemHealthAgentCallback *iface)
+{
+    return CONTAINING_RECORD(iface, struct sha_sink, INapSystemHealthAgentCallback_iface);
+}
+
+static HRESULT WINAPI sha_QueryInterface(INapSystemHealthAgentCallback *iface, REFIID riid, void **out)
+{
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapSystemHealthAgentCallback))
+    {
+        *out = iface;
+        INapSystemHealthAgentCallback_AddRef(iface);
+        return S_OK;
+    }
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI sha_AddRef(INapSystemHealthAgentCallback *iface)
+{
+    return InterlockedIncrement(&impl_from_callback(iface)->refs);
+}
+
+static ULONG WINAPI sha_Release(INapSystemHealthAgentCallback *iface)
+{
+    return InterlockedDecrement(&impl_from_callback(iface)->refs);
+}
+
+static HRESULT WINAPI sha_GetSoHRequest(INapSystemHealthAgentCallback *iface, INapSystemHealthAgentRequest *request)
+{
+    struct sha_sink *sink = impl_from_callback(iface);
+    UINT32 code = sink->healthy ? 0 : (UINT32)NONCOMPLIANT;
+    BYTE id[4] = { (BYTE)(sink->id >> 24), (BYTE)(sink->id >> 16), (BYTE)(sink->id >> 8), (BYTE)sink->id };
+    BYTE codes[4] = { (BYTE)(code >> 24), (BYTE)(code >> 16), (BYTE)(code >> 8), (BYTE)code };
+    SoHAttribute attributes[2] = { { SOH_ATTR_SYSTEM_HEALTH_ID, 4, id }, { SOH_ATTR_COMPLIANCE_RESULT_CODES, 4, codes } };
+    SoHRequest soh = { 2, attributes };
+
+    InterlockedIncrement(&sink->get_soh_count);
+    if (FAILED(sink->get_soh_result)) return sink->get_soh_result;
+    return INapSystemHealthAgentRequest_SetSoHRequest(request, &soh, sink->cache);
+}
+
+static HRESULT WINAPI sha_ProcessSoHResponse(INapSystemHealthAgentCallback *iface, INapSystemHealthAgentRequest *request)
+{
+    struct sha_sink *sink = impl_from_callback(iface);
+    SoHResponse *soh = NULL;
+    UINT8 flags = 0;
+    UINT16 i;
+
+    if (SUCCEEDED(INapSystemHealthAgentRequest_GetSoHResponse(request, &soh, &flags)) && soh)
+    {
+        for (i = 0; i < soh->count; i++)
+            if (soh->attributes[i].type == SOH_ATTR_COMPLIANCE_RESULT_CODES && soh->attributes[i].size >= 4)
+            {
+                const BYTE *v = soh->attributes[i].value;
+                sink->last_verdict = (HRESULT)((UINT32)v[0] << 24 | (UINT32)v[1] << 16 | (UINT32)v[2] << 8 | v[3]);
+            }
+        for (i = 0; i < soh->count; i++) CoTaskMemFree(soh->attributes[i].value);
+        CoTaskMemFree(soh->attributes);
+        CoTaskMemFree(soh);
+    }
+    sink->last_flags = flags;
+    InterlockedIncrement(&sink->process_count);
+    return S_OK;
+}
+
+static HRESULT WINAPI sha_NotifySystemIsolationStateChange(INapSystemHealthAgentCallback *iface)
+{
+    InterlockedIncrement(&impl_from_callback(iface)->isolation_count);
+    return S_OK;
+}
+
+static HRESULT WINAPI sha_GetFixupInfo(INapSystemHealthAgentCallback *iface, FixupInfo **info)
+{
+    struct sha_sink *sink = impl_from_callback(iface);
+    LONG polls = InterlockedIncrement(&sink->fixup_count);
+
+    if (!(*info = CoTaskMemAlloc(sizeof(**info)))) return E_OUTOFMEMORY;
+    memset(*info, 0, sizeof(**info));
+    (*info)->state = polls > sink->fixup_steps ? fixupStateSuccess : fixupStateInProgress;
+    (*info)->percentage = polls > sink->fixup_steps ? 100 : 50;
+    /* The fix-up worked: the next SoH is healthy. */
+    if ((*info)->state == fixupStateSuccess) InterlockedExchange(&sink->healthy, 1);
+    return S_OK;
+}
+
+static HRESULT WINAPI sha_CompareSoHRequests(INapSystemHealthAgentCallback *iface, const SoHRequest *a,
+                                             const SoHRequest *b, BOOL *equal)
+{
+    (void)a; (void)b; (void)equal;
+    InterlockedIncrement(&impl_from_callback(iface)->compare_count);
+    return E_NOTIMPL; /* the agent compares bytes */
+}
+
+static HRESULT WINAPI sha_NotifyOrphanedSoHRequest(INapSystemHealthAgentCallback *iface, const CorrelationId *id)
+{
+    struct sha_sink *sink = impl_from_callback(iface);
+
+    sink->last_orphaned = *id;
+    InterlockedIncrement(&sink->orphaned_count);
+    return S_OK;
+}
+
+static const INapSystemHealthAgentCallbackVtbl sha_vtbl =
+{
+    sha_QueryInterface, sha_AddRef, sha_Release, sha_GetSoHRequest, sha_ProcessSoHResponse,
+    sha_NotifySystemIsolationStateChange, sha_GetFixupInfo, sha_CompareSoHRequests, sha_NotifyOrphanedSoHRequest,
+};
+
+static void sha_sink_init(struct sha_sink *sink, UINT32 id, BOOL healthy)
+{
+    memset(sink, 0, sizeof(*sink));
+    sink->INapSystemHealthAgentCallback_iface.lpVtbl = &sha_vtbl;
+    sink->refs = 1;
+    sink->id = id;
+    sink->healthy = healthy;
+    sink->cache = TRUE;
+    sink->fixup_steps = 2;
+}
+
+static HRESULT bind_sha(struct sha_sink *sink, INapSystemHealthAgentBinding **binding)
+{
+    HRESULT hr = CoCreateInstance(&CLSID_NapSystemHealthAgentBinding, NULL, CLSCTX_INPROC_SERVER,
+                                  &IID_INapSystemHealthAgentBinding, (void **)binding);
+
+    if (FAILED(hr)) return hr;
+    return INapSystemHealthAgentBinding_Initialize(*binding, sink->id, &sink->INapSystemHealthAgentCallback_iface);
+}
+
+static BOOL counter_reaches(volatile LONG *counter, LONG value, DWORD timeout_ms)
+{
+    DWORD start = GetTickCount();
+
+    while (*counter < value)
+    {
+        if (GetTickCount() - start >= timeout_ms) return FALSE;
+        Sleep(5);
+    }
+    return TRUE;
+}
+
+static HANDLE agent;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (test_register_qagent() != 0) return -1;
+    if (!(agent = test_start_agent())) return -1;
+    /* Only our SHAs: every registered one gets an entry in the SSoH. */
+    if (FAILED(test_unregister_all_shas())) return -1;
+    if (FAILED(test_register_ec(EC_ID, TRUE))) return -1;
+    if (FAILED(test_register_sha(SHA_ID)) || FAILED(test_register_sha(CHILD_SHA))) return -1;
+    if (FAILED(test_set_setting(NAPAGENT_SETTING_FIXUP_POLL_MS, 50))) return -1;
+    if (FAILED(test_set_setting(NAPAGENT_SETTING_SHA_TIMEOUT_MS, 1000))) return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_unregister_sha(SHA_ID);
+    test_unregister_sha(CHILD_SHA);
+    test_set_setting(NAPAGENT_SETTING_FIXUP_POLL_MS, 1000);
+    test_set_setting(NAPAGENT_SETTING_SHA_TIMEOUT_MS, 5000);
+    test_kill_agent(agent);
+    return 0;
+}
+
+/* An EC with one connection, as test_recovery.c binds one. */
+struct ec
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    struct callback_sink sink;
+};
+
+static void bind_ec(struct ec *ec)
+{
+    GUID id;
+
+    callback_sink_init(&ec->sink);
+    assert_int_equal(CoCreateInstance(&CLSID_NapEnforcementClientBinding, NULL, CLSCTX_INPROC_SERVER,
+                                      &IID_INapEnforcementClientBinding, (void **)&ec->binding), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(ec->binding, EC_ID,
+                                                             &ec->sink.INapEnforcementClientCallback_iface), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_CreateConnection(ec->binding, &ec->connection), S_OK);
+    CoCreateGuid(&id);
+    INapEnforcementClientConnection_SetConnectionId(ec->connection, &id);
+}
+
+static void unbind_ec(struct ec *ec)
+{
+    INapEnforcementClientConnection_Release(ec->connection);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(ec->binding), S_OK);
+    INapEnforcementClientBinding_Release(ec->binding);
+}
+
+/* The EC's current request, decoded; `request_bytes` keeps what the entries point into. */
+static void get_request(struct ec *ec, struct soh_request *request, BYTE *request_bytes)
+{
+    NetworkSoHRequest *soh;
+    BOOL retrigger;
+
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(ec->binding, ec->connection, &retrigger), S_OK);
+    assert_int_equal(INapEnforcementClientConnection_GetSoHRequest(ec->connection, &soh), S_OK);
+    memcpy(request_bytes, soh->data, soh->size);
+    assert_int_equal(soh_decode_request(request_bytes, soh->size, request), SOH_OK);
+    CoTaskMemFree(soh->data);
+    CoTaskMemFree(soh);
+}
+
+/* The entry for `id` in a request: its compliance code, or the substitute's
+ * failure category and error code. */
+static BOOL find_entry(const struct soh_request *request, UINT32 id, HRESULT *compliance, UINT8 *category,
+                       HRESULT *error)
+{
+    UINT16 i;
+
+    *compliance = *error = S_OK;
+    *category = 0;
+    for (i = 0; i < request->entry_count; i++)
+    {
+        size_t offset = 0;
+        uint16_t type, length;
+        const uint8_t *value;
+
+        if (request->entries[i].shv_id != id) continue;
+        while (soh_entry_next_tlv(&request->entries[i], &offset, &type, &value, &length) == SOH_OK)
+        {
+            HRESULT code = length >= 4 ? (HRESULT)((UINT32)value[0] << 24 | (UINT32)value[1] << 16
+                                                   | (UINT32)value[2] << 8 | value[3]) : S_OK;
+            if (type == SOH_ATTR_COMPLIANCE_RESULT_CODES) *compliance = code;
+            else if (type == SOH_ATTR_ERROR_CODES) *error = code;
+            else if (type == SOH_ATTR_FAILURE_CATEGORY && length == 1) *category = value[0];
+        }
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* Answers like a NAP server: compliant SHA → not restricted, else restricted with fix-up. */
+static void answer(struct ec *ec, const struct soh_request *request, BOOL compliant)
+{
+    BYTE entry[64], bytes[512];
+    UINT32 code = compliant ? 0 : (UINT32)NONCOMPLIANT;
+    struct soh_response response;
+    NetworkSoHResponse soh;
+    size_t entry_size, size;
+
+    assert_int_equal(soh_encode_simple_entry(SHA_ID, &code, 1, 0, entry, sizeof(entry), &entry_size), SOH_OK);
+    memset(&response, 0, sizeof(response));
+    response.with_mode_header = 1;
+    response.has_correlation = 1;
+    response.correlation = request->correlation;
+    response.quarantine.state = compliant ? 1 : 3;
+    response.quarantine.fixup = !compliant;
+    response.quarantine.prob_time = SOH_PROB_TIME_NONE;
+    response.entry_count = 1;
+    response.entries[0].shv_id = SHA_ID;
+    response.entries[0].tlvs = entry;
+    response.entries[0].len = (uint16_t)entry_size;
+    assert_int_equal(soh_encode_response(&response, bytes, sizeof(bytes), &size), SOH_OK);
+    soh.size = (UINT16)size;
+    soh.data = bytes;
+    assert_int_equal(INapEnforcementClientConnection_SetSoHResponse(ec->connection, &soh), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(ec->binding, ec->connection), S_OK);
+}
+
+static void test_healthy_then_fixup_then_healthy(void **state)
+{
+    INapSystemHealthAgentBinding *sha_binding;
+    struct sha_sink sha;
+    struct soh_request request;
+    BYTE bytes[4000];
+    struct ec ec;
+    HRESULT compliance, error;
+    UINT8 category;
+    UINT32 system_state;
+    BOOL unknown;
+
+    (void)state;
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    /* The agent fetches the SHA's SoH when it binds. */
+    assert_true(counter_reaches(&sha.get_soh_count, 1, 5000));
+    bind_ec(&ec);
+
+    /* Healthy: the SSoH carries the SHA's SoH; the server lets the machine in. */
+    Sleep(100);
+    get_request(&ec, &request, bytes);
+    assert_true(find_entry(&request, SHA_ID, &compliance, &category, &error));
+    assert_int_equal(compliance, S_OK);
+    answer(&ec, &request, TRUE);
+    assert_true(counter_reaches(&sha.process_count, 1, 5000));
+    assert_int_equal(sha.last_verdict, S_OK);
+    assert_int_equal(sha.last_flags, 0);
+    assert_int_equal(test_get_system_isolation(&system_state, &unknown), S_OK);
+    assert_int_equal(system_state, isolationStateNotRestricted);
+
+    /* The SHA turns unhealthy and says so: the agent asks it, compares, tells the EC. */
+    InterlockedExchange(&sha.healthy, 0);
+    assert_int_equal(INapSystemHealthAgentBinding_NotifySoHChange(sha_binding), S_OK);
+    assert_true(counter_reaches(&ec.sink.notify_count, 1, 5000));
+    assert_true(sha.compare_count >= 1);
+    get_request(&ec, &request, bytes);
+    assert_true(find_entry(&request, SHA_ID, &compliance, &category, &error));
+    assert_int_equal(compliance, NONCOMPLIANT);
+
+    /* Restricted with fix-up: the SHA hears it with shaFixup and is polled. */
+    answer(&ec, &request, FALSE);
+    assert_true(counter_reaches(&sha.process_count, 2, 5000));
+    assert_int_equal(sha.last_flags, shaFixup);
+    assert_int_equal(sha.last_verdict, NONCOMPLIANT);
+    assert_int_equal(test_get_system_isolation(&system_state, &unknown), S_OK);
+    assert_int_equal(system_state, isolationStateRestrictedAccess);
+    assert_true(counter_reaches(&sha.isolation_count, 1, 5000));
+
+    /* Fix-up done: a health change, so the EC is told and the machine comes back. */
+    assert_true(counter_reaches(&sha.fixup_count, 3, 5000));
+    assert_true(counter_reaches(&ec.sink.notify_count, 2, 5000));
+    get_request(&ec, &request, bytes);
+    assert_true(find_entry(&request, SHA_ID, &compliance, &category, &error));
+    assert_int_equal(compliance, S_OK);
+    answer(&ec, &request, TRUE);
+    assert_int_equal(test_get_system_isolation(&system_state, &unknown), S_OK);
+    assert_int_equal(system_state, isolationStateNotRestricted);
+    assert_true(counter_reaches(&sha.isolation_count, 2, 5000));
+
+    unbind_ec(&ec);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    assert_int_equal(INapSystemHealthAgentBinding_Release(sha_binding), 0);
+    assert_int_equal(sha.refs, 1);
+}
+
+static void test_orphaned_request(void **state)
+{
+    INapSystemHealthAgentBinding *sha_binding;
+    struct sha_sink sha;
+    struct soh_request first, second;
+    BYTE bytes[4000];
+    struct ec ec;
+
+    (void)state;
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    bind_ec(&ec);
+    get_request(&ec, &first, bytes);
+    /* A newer request orphans the first. */
+    get_request(&ec, &second, bytes);
+    assert_true(counter_reaches(&sha.orphaned_count, 1, 5000));
+    assert_int_equal(sha.last_orphaned.connId.Data1, first.correlation.conn_id.data1);
+    assert_int_equal(((UINT64)sha.last_orphaned.timeStamp.dwHighDateTime << 32) | sha.last_orphaned.timeStamp.dwLowDateTime,
+                     first.correlation.timestamp);
+    /* So does the connection going down with one outstanding. */
+    assert_int_equal(INapEnforcementClientBinding_NotifyConnectionStateDown(ec.binding, ec.connection), S_OK);
+    assert_true(counter_reaches(&sha.orphaned_count, 2, 5000));
+    unbind_ec(&ec);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    INapSystemHealthAgentBinding_Release(sha_binding);
+}
+
+static void test_failing_sha_gets_a_substitute(void **state)
+{
+    INapSystemHealthAgentBinding *sha_binding;
+    struct sha_sink sha;
+    struct soh_request request;
+    BYTE bytes[4000];
+    struct ec ec;
+    HRESULT compliance, error;
+    UINT8 category;
+
+    (void)state;
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    sha.get_soh_result = E_FAIL;
+    sha.cache = FALSE;
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    assert_int_equal(INapSystemHealthAgentBinding_FlushCache(sha_binding), S_OK);
+    assert_int_equal(INapSystemHealthAgentBinding_NotifySoHChange(sha_binding), S_OK);
+    assert_true(counter_reaches(&sha.get_soh_count, 2, 5000));
+    Sleep(100);
+    bind_ec(&ec);
+    get_request(&ec, &request, bytes);
+    /* Its GetSoHRequest failed: ClientComponent + that HRESULT. */
+    assert_true(find_entry(&request, SHA_ID, &compliance, &category, &error));
+    assert_int_equal(category, failureCategoryClientComponent);
+    assert_int_equal(error, E_FAIL);
+    unbind_ec(&ec);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    INapSystemHealthAgentBinding_Release(sha_binding);
+}
+
+/* --child-sha: bind CHILD_SHA with an uncached healthy SoH, then wait to be killed. */
+static int run_child_sha(void)
+{
+    HANDLE ready = OpenEventW(EVENT_MODIFY_STATE, FALSE, READY_EVENT);
+    INapSystemHealthAgentBinding *binding;
+    static struct sha_sink sha;
+
+    sha_sink_init(&sha, CHILD_SHA, TRUE);
+    sha.cache = FALSE;
+    if (!ready || FAILED(bind_sha(&sha, &binding))) return 10;
+    if (FAILED(INapSystemHealthAgentBinding_NotifySoHChange(binding))) return 11;
+    while (sha.get_soh_count < 2) Sleep(5);
+    SetEvent(ready);
+    Sleep(INFINITE);
+    return 0;
+}
+
+static BOOL child_entry_is(struct ec *ec, UINT8 want_category, HRESULT want_error, HRESULT want_compliance)
+{
+    struct soh_request request;
+    BYTE bytes[4000];
+    HRESULT compliance, error;
+    UINT8 category;
+
+    get_request(ec, &request, bytes);
+    return find_entry(&request, CHILD_SHA, &compliance, &category, &error) && category == want_category
+           && error == want_error && compliance == want_compliance;
+}
+
+static void test_crashed_sha_gets_a_substitute(void **state)
+{
+    HANDLE ready = CreateEventW(NULL, FALSE, FALSE, READY_EVENT), child;
+    WCHAR path[MAX_PATH], cmdline[MAX_PATH + 16];
+    STARTUPINFOW si = { .cb = sizeof(si) };
+    PROCESS_INFORMATION pi;
+    struct ec ec;
+    DWORD start;
+
+    (void)state;
+    test_bin_path(L"test_health.exe", path, MAX_PATH);
+    swprintf(cmdline, ARRAYSIZE(cmdline), L"\"%ls\" --child-sha", path);
+    assert_true(CreateProcessW(path, cmdline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+    CloseHandle(pi.hThread);
+    test_adopt_child(pi.hProcess);
+    child = pi.hProcess;
+    assert_int_equal(WaitForSingleObject(ready, 20000), WAIT_OBJECT_0);
+    bind_ec(&ec);
+    assert_true(child_entry_is(&ec, 0, S_OK, S_OK));
+
+    /* The SHA dies: registered, not bound, nothing cached. */
+    TerminateProcess(child, 9);
+    WaitForSingleObject(child, 10000);
+    CloseHandle(child);
+    start = GetTickCount();
+    while (!child_entry_is(&ec, failureCategoryClientComponent, NAP_E_NOT_INITIALIZED, S_OK))
+        assert_true(GetTickCount() - start < 5000);
+    unbind_ec(&ec);
+    CloseHandle(ready);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] =
+    {
+        cmocka_unit_test(test_healthy_then_fixup_then_healthy),
+        cmocka_unit_test(test_orphaned_request),
+        cmocka_unit_test(test_failing_sha_gets_a_substitute),
+        cmocka_unit_test(test_crashed_sha_gets_a_substitute),
+    };
+    int failures;
+
+    test_install_crash_handler();
+    CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    if (argc > 1 && !strcmp(argv[1], "--child-sha")) return run_child_sha();
+    failures = cmocka_run_group_tests(tests, setup, teardown);
+    CoUninitialize();
+    return failures;
+}
