@@ -37,6 +37,8 @@ static void usage(void)
             "  notify\n"
             "  set retry-interval <ms>        (NotifySoHChangeFailure retry, default 30000)\n"
             "  set client-timeout <ms>        (bound on each call from qagent.dll, default 5000)\n"
+            "  set sha-timeout <ms>           (how long the agent waits for an SHA, default 5000)\n"
+            "  set fixup-poll <ms>            (GetFixupInfo polling during a fix-up, default 1000)\n"
             "  connections <id> [--timeout ms]\n"
             "  ping\n"
             "  decode <hex | @file>\n"
@@ -444,7 +446,9 @@ static int cmd_set(int argc, WCHAR **argv)
 
     if (argc == 2 && !wcscmp(argv[0], L"retry-interval")) setting.setting = NAPAGENT_SETTING_RETRY_INTERVAL_MS;
     else if (argc == 2 && !wcscmp(argv[0], L"client-timeout")) setting.setting = NAPAGENT_SETTING_CLIENT_TIMEOUT_MS;
-    else return usage_error("set", "the settings are retry-interval <ms> and client-timeout <ms>");
+    else if (argc == 2 && !wcscmp(argv[0], L"sha-timeout")) setting.setting = NAPAGENT_SETTING_SHA_TIMEOUT_MS;
+    else if (argc == 2 && !wcscmp(argv[0], L"fixup-poll")) setting.setting = NAPAGENT_SETTING_FIXUP_POLL_MS;
+    else return usage_error("set", "the settings are retry-interval, client-timeout, sha-timeout and fixup-poll <ms>");
     if (!parse_u32(argv[1], &setting.value)) return usage_error("set", "bad number of milliseconds");
     if (FAILED(hr = call_agent(setting_thunk, &setting))) return report_failure("set", hr);
     printf("%ls set to %u ms\n", argv[0], setting.value);

@@ -20,7 +20,7 @@
 static SRWLOCK runner_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE work_cv = CONDITION_VARIABLE_INIT;
 static struct call_job *queue_head, *queue_tail;
-static unsigned int worker_count, idle_count;
+static unsigned int queue_length, worker_count, idle_count;
 
 void *call_job_create(size_t size, rpc_guarded_fn call, void (*destroy)(struct call_job *job))
 {
@@ -54,6 +54,7 @@ static struct call_job *take_job(void)
         if (!queue_head) queue_tail = NULL;
         job->next = NULL;
         job->started = TRUE;
+        queue_length--;
     }
     return job;
 }
@@ -70,6 +71,7 @@ static BOOL unqueue_job(struct call_job *job)
         *link = job->next;
         if (queue_tail == job) queue_tail = previous;
         job->next = NULL;
+        queue_length--;
         return TRUE;
     }
     return FALSE;
@@ -113,13 +115,14 @@ static DWORD WINAPI worker_main(void *unused)
     return 0;
 }
 
-/* Caller holds runner_lock.  An idle worker takes the job, or a new one;
- * FALSE only when there is no worker at all to take it. */
+/* Caller holds runner_lock.  An idle worker no queued job has claimed takes
+ * the job, or a new one, so that no call waits behind another that may be
+ * stuck; FALSE only when there is no worker at all to take it. */
 static BOOL ensure_worker(void)
 {
     HANDLE thread;
 
-    if (idle_count || worker_count >= MAX_WORKERS) return worker_count > 0;
+    if (idle_count > queue_length || worker_count >= MAX_WORKERS) return worker_count > 0;
     if (!(thread = CreateThread(NULL, 0, worker_main, NULL, 0, NULL))) return worker_count > 0;
     CloseHandle(thread);
     worker_count++;
@@ -141,6 +144,7 @@ HRESULT call_runner_run(struct call_job *job, DWORD timeout_ms)
     if (queue_tail) queue_tail->next = job;
     else queue_head = job;
     queue_tail = job;
+    queue_length++;
     WakeConditionVariable(&work_cv);
     while (!job->done)
     {

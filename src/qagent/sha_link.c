@@ -11,7 +11,6 @@
 #include "agent_service.h"
 #include "call_runner.h"
 #include "nap_hresults.h"
-#include <stdio.h>
 
 /* The same design as agent_link.c (docs/decisions.md, Recovery), written
  * once more for the SHA calls rather than generalising the EC link: every
@@ -131,11 +130,7 @@ static HRESULT run_job(struct sha_job *job)
     job->job.done = FALSE;
     job->job.started = FALSE;
     job->job.exception_code = 0;
-    if (FAILED(hr = call_runner_run(&job->job, job->link->timeout_ms)))
-    {
-        { char b[128]; wsprintfA(b, "DBG job op %d timed out started %d\n", job->op, job->job.started); OutputDebugStringA(b); fprintf(stderr, "%s", b); }
-        return hr;
-    }
+    if (FAILED(hr = call_runner_run(&job->job, job->link->timeout_ms))) return hr;
     if (job->job.exception_code && rpc_code_means_disconnected(job->job.exception_code)) return RPC_E_DISCONNECTED;
     return job->job.hr;
 }

@@ -124,6 +124,10 @@ struct test_sha
     BOOL compare_equal;
     UINT16 compare_lhs_count, compare_rhs_count;
     CorrelationId orphaned;
+    /* Re-entrancy: Uninitialize `binding` from inside GetSoHRequest. */
+    INapSystemHealthAgentBinding2 *binding;
+    HRESULT uninitialize_result, notify_inside_result;
+    HRESULT response_null_flags_hr;
 };
 
 static inline struct test_sha *impl_from_callback(INapSystemHealthAgentCallback *iface)
@@ -212,6 +216,12 @@ static HRESULT WINAPI sha_GetSoHRequest(INapSystemHealthAgentCallback *iface, IN
     InterlockedExchange(&sha->in_callback, 1);
     if (sha->delay_ms) Sleep(sha->delay_ms);
     probe_request(sha, request);
+    if (sha->binding)
+    {
+        sha->notify_inside_result = INapSystemHealthAgentBinding2_NotifySoHChange(sha->binding);
+        sha->uninitialize_result = INapSystemHealthAgentBinding2_Uninitialize(sha->binding);
+        sha->binding = NULL;
+    }
     InterlockedExchange(&sha->callback_done, 1);
     InterlockedIncrement(&sha->get_soh_count);
     return sha->get_soh_result;
@@ -224,6 +234,7 @@ static HRESULT WINAPI sha_ProcessSoHResponse(INapSystemHealthAgentCallback *ifac
     SoHResponse *response = NULL;
 
     INapSystemHealthAgentRequest_GetCorrelationId(request, &sha->response_correlation);
+    sha->response_null_flags_hr = INapSystemHealthAgentRequest_GetSoHResponse(request, &response, NULL);
     if (SUCCEEDED(sha->response_hr = INapSystemHealthAgentRequest_GetSoHResponse(request, &response,
                                                                                &sha->response_flags)))
     {
@@ -590,6 +601,13 @@ static void test_exchange(void **state)
                                &answer_size), S_OK);
     assert_true(wait_count(&sha.process_count, 1));
     assert_int_equal(sha.response_hr, S_OK);
+    assert_int_equal(sha.response_null_flags_hr, E_POINTER);
+    {
+        CorrelationId correlation;
+
+        assert_int_equal(INapEnforcementClientConnection_GetCorrelationId(ec.connection, &correlation), S_OK);
+        assert_memory_equal(&sha.response_correlation, &correlation, sizeof(correlation));
+    }
     assert_int_equal(sha.response_flags, SHA_FIXUP);
     assert_int_equal(sha.response_size, answer_size);
     assert_memory_equal(sha.response, answer_entry, answer_size);
@@ -761,6 +779,33 @@ static void test_uninitialize_waits_for_callback(void **state)
     assert_int_equal(sha.refs, 1);
 }
 
+/* Uninitialize from inside a callback neither deadlocks nor drops the
+ * callback while it runs; calls made inside it before that work. */
+static void test_uninitialize_inside_callback(void **state)
+{
+    INapSystemHealthAgentBinding2 *binding;
+    struct test_sha sha;
+    LONG count;
+
+    (void)state;
+    test_sha_init(&sha, SHA_ID, 0x81);
+    binding = bind_sha(SHA_ID, &sha);
+    assert_true(wait_count(&sha.get_soh_count, 1));
+    sha.uninitialize_result = sha.notify_inside_result = E_FAIL;
+    sha.binding = binding;
+    count = sha.get_soh_count;
+    assert_int_equal(INapSystemHealthAgentBinding2_NotifySoHChange(binding), S_OK);
+    assert_true(wait_count(&sha.get_soh_count, count + 1));
+    assert_int_equal(sha.notify_inside_result, S_OK);
+    assert_int_equal(sha.uninitialize_result, S_OK);
+    assert_true(test_wait_for(refs_back, &sha, WAIT_MS));
+    assert_int_equal(INapSystemHealthAgentBinding2_NotifySoHChange(binding), NAP_E_NOT_INITIALIZED);
+    /* And the binding can be used again. */
+    assert_int_equal(INapSystemHealthAgentBinding2_Initialize(binding, SHA_ID, &sha.INapSystemHealthAgentCallback_iface),
+                     S_OK);
+    unbind_sha(binding, &sha);
+}
+
 static void test_agent_restart(void **state)
 {
     INapSystemHealthAgentBinding2 *binding;
@@ -860,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_compare_equal),
         cmocka_unit_test(test_callback_says_gone),
         cmocka_unit_test(test_uninitialize_waits_for_callback),
+        cmocka_unit_test(test_uninitialize_inside_callback),
         cmocka_unit_test(test_hung_agent),
         cmocka_unit_test(test_agent_restart),
     };
