@@ -23,8 +23,9 @@
 
 /* The endpoint of the running agent, or FALSE if no agent process is alive. */
 BOOL agent_endpoint_find(WCHAR *endpoint, DWORD size);
-/* A fresh binding handle to the running agent (no call is made);
- * RPC_S_SERVER_UNAVAILABLE when none runs.  endpoint (may be NULL) receives its name. */
+/* agent_binding.c (clients only): a fresh binding handle to the running
+ * agent; RPC_S_SERVER_UNAVAILABLE when none runs.  endpoint (may be NULL)
+ * receives its name. */
 RPC_STATUS agent_endpoint_bind_to(RPC_BINDING_HANDLE *binding, WCHAR *endpoint, DWORD size);
 RPC_STATUS agent_endpoint_bind(RPC_BINDING_HANDLE *binding);
 

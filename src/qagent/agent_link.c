@@ -243,9 +243,13 @@ static HRESULT ensure_bound(struct agent_link *link, NAPAGENT_EC_HANDLE *ec)
     return hr;
 }
 
-/* One session call: rebinds first if the agent went away, and once more if
- * the call finds the session gone, so that the first call after the agent is
- * back already succeeds. */
+/* One session call: rebinds first if the agent went away, and again if the
+ * call finds the session gone, so that the first call after the agent is
+ * back already succeeds.  Right after a restart Wine may route a fresh
+ * context handle over a connection of another server association
+ * (RPC_X_SS_CONTEXT_MISMATCH, agent_binding.c says why): a few more
+ * attempts ride that out; an agent that is not running ends them at once. */
+#define SESSION_CALL_ATTEMPTS 4
 static HRESULT session_call(struct link_job *job)
 {
     struct agent_link *link = job->link;
@@ -253,7 +257,7 @@ static HRESULT session_call(struct link_job *job)
     DWORD code;
     HRESULT hr = RPC_E_DISCONNECTED;
 
-    for (attempt = 0; attempt < 2; attempt++)
+    for (attempt = 0; attempt < SESSION_CALL_ATTEMPTS; attempt++)
     {
         if (FAILED(hr = ensure_bound(link, &job->ec))) return hr;
         hr = run_job(job, &code);
