@@ -431,6 +431,56 @@ static void test_failing_sha_gets_a_substitute(void **state)
     INapSystemHealthAgentBinding_Release(sha_binding);
 }
 
+static void test_bound_sha_cannot_be_unregistered(void **state)
+{
+    INapSystemHealthAgentBinding *sha_binding;
+    struct sha_sink sha;
+
+    (void)state;
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    assert_int_equal(test_unregister_sha(SHA_ID), NAP_E_STILL_BOUND);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    INapSystemHealthAgentBinding_Release(sha_binding);
+    assert_int_equal(test_unregister_sha(SHA_ID), S_OK);
+    assert_int_equal(test_register_sha(SHA_ID), S_OK);
+}
+
+static void test_probation_expiry(void **state)
+{
+    struct soh_request request;
+    struct soh_response response;
+    NetworkSoHResponse soh;
+    BYTE bytes[4000], answer_bytes[512];
+    FILETIME now;
+    size_t size;
+    BOOL retrigger = FALSE;
+    struct ec ec;
+
+    (void)state;
+    bind_ec(&ec);
+    get_request(&ec, &request, bytes);
+    /* In probation for 300 ms. */
+    GetSystemTimeAsFileTime(&now);
+    memset(&response, 0, sizeof(response));
+    response.with_mode_header = 1;
+    response.has_correlation = 1;
+    response.correlation = request.correlation;
+    response.quarantine.state = isolationStateInProbation;
+    response.quarantine.prob_time = (((UINT64)now.dwHighDateTime << 32) | now.dwLowDateTime) + 300 * 10000;
+    assert_int_equal(soh_encode_response(&response, answer_bytes, sizeof(answer_bytes), &size), SOH_OK);
+    soh.size = (UINT16)size;
+    soh.data = answer_bytes;
+    assert_int_equal(INapEnforcementClientConnection_SetSoHResponse(ec.connection, &soh), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(ec.binding, ec.connection), S_OK);
+    assert_int_equal(ec.sink.notify_count, 0);
+    /* When it ends the EC is told to redo its exchange, and the hint says so. */
+    assert_true(counter_reaches(&ec.sink.notify_count, 1, 5000));
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(ec.binding, ec.connection, &retrigger), S_OK);
+    assert_true(retrigger);
+    unbind_ec(&ec);
+}
+
 /* --child-sha: bind CHILD_SHA with an uncached healthy SoH, then wait to be killed. */
 static int run_child_sha(void)
 {
@@ -499,6 +549,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_orphaned_request),
         cmocka_unit_test(test_failing_sha_gets_a_substitute),
         cmocka_unit_test(test_crashed_sha_gets_a_substitute),
+        cmocka_unit_test(test_bound_sha_cannot_be_unregistered),
+        cmocka_unit_test(test_probation_expiry),
     };
     int failures;
 
