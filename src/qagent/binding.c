@@ -163,7 +163,7 @@ static HRESULT WINAPI binding_CreateConnection(INapEnforcementClientBinding *ifa
     *connection = NULL;
     if (FAILED(hr = begin_call(binding, &session))) return hr;
     /* No RPC of its own, but like every binding method it reports a lost agent. */
-    if (FAILED(hr = agent_link_check(ec_session_link(session)))) ;
+    if (FAILED(hr = session_link_check(ec_session_link(session)))) ;
     /* docs/decisions.md: the 21st live connection is refused as a resource limit. */
     else if (!connection_quota_take(binding->quota, maxConnectionCountPerEnforcer)) hr = E_OUTOFMEMORY;
     else if (FAILED(hr = connection_create(binding->id, binding->quota, connection)))

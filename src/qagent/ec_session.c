@@ -18,7 +18,7 @@
 struct ec_session
 {
     LONG refs;
-    struct agent_link *link;
+    struct session_link *link;
     DWORD timeout_ms;
     /* Held while a callback runs, so that Uninitialize from another thread
      * waits for it before dropping the callback. */
@@ -49,7 +49,7 @@ static void drop_callback(struct ec_session *session)
 void ec_session_release(struct ec_session *session)
 {
     if (InterlockedDecrement(&session->refs)) return;
-    agent_link_free(session->link);
+    session_link_free(session->link);
     drop_callback(session);
     if (session->thread) CloseHandle(session->thread);
     DeleteCriticalSection(&session->callback_cs);
@@ -57,7 +57,7 @@ void ec_session_release(struct ec_session *session)
     com_server_object_destroyed();
 }
 
-struct agent_link *ec_session_link(struct ec_session *session)
+struct session_link *ec_session_link(struct ec_session *session)
 {
     return session->link;
 }
@@ -212,7 +212,7 @@ HRESULT ec_session_stop(struct ec_session *session)
 
     InterlockedExchange(&session->stopping, 1);
     /* Unbinding wakes the event thread's long poll with NAPAGENT_EVENT_CLOSED. */
-    hr = agent_link_unbind(session->link);
+    hr = session_link_unbind(session->link);
     if (GetCurrentThreadId() != session->thread_id)
     {
         /* Waits for a callback in flight, then no callback runs any more. */

@@ -45,7 +45,7 @@ HRESULT connection_read_facts(INapEnforcementClientConnection *connection,
  * the EC's callbacks.  Reference counted: the binding holds one reference,
  * the event thread another, and each binding call in flight one more. */
 struct ec_session;
-struct agent_link;
+struct session_link;
 HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *callback,
                          struct ec_session **out);
 /* Ends the session: unbinds, stops the event thread and waits for it (bounded)
@@ -54,7 +54,7 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
 HRESULT ec_session_stop(struct ec_session *session);
 void ec_session_addref(struct ec_session *session);
 void ec_session_release(struct ec_session *session);
-struct agent_link *ec_session_link(struct ec_session *session);
+struct session_link *ec_session_link(struct ec_session *session);
 /* TRUE once the agent dropped the EC (its callback answered RPC_S_SERVER_UNAVAILABLE). */
 BOOL ec_session_dropped(struct ec_session *session);
 
@@ -93,38 +93,34 @@ void sha_request_result(struct sha_request *request, BYTE *tlvs, UINT16 cap, UIN
 /* sha_session.c: one bound SHA session and the thread that runs the SHA's
  * callbacks; reference counted like ec_session. */
 struct sha_session;
-struct sha_link;
 struct _NAPAGENT_SYSTEM_ISOLATION;
 HRESULT sha_session_start(SystemHealthEntityId id, INapSystemHealthAgentCallback *callback,
                           struct sha_session **out);
 HRESULT sha_session_stop(struct sha_session *session);
 void sha_session_addref(struct sha_session *session);
 void sha_session_release(struct sha_session *session);
-struct sha_link *sha_session_link(struct sha_session *session);
+struct session_link *sha_session_link(struct sha_session *session);
 /* TRUE once the agent dropped the SHA (its callback answered RPC_S_SERVER_UNAVAILABLE). */
 BOOL sha_session_dropped(struct sha_session *session);
 
-/* sha_link.c: an SHA session's link to the agent, bounded and self-healing
- * like agent_link.c (same results: the agent's HRESULT, RPC_E_DISCONNECTED,
- * RPC_E_TIMEOUT; rebinding with the previous cookie after a restart). */
+/* sha_link.c: the SHA binding's calls to the agent, on top of the session
+ * link (session_link.h: the agent's HRESULT, RPC_E_DISCONNECTED, RPC_E_TIMEOUT). */
 struct _NAPAGENT_SHA_EVENT;
 struct _NAPAGENT_SHA_ANSWER;
-HRESULT sha_link_bind(UINT32 sha_id, DWORD timeout_ms, struct sha_link **out);
-HRESULT sha_link_unbind(struct sha_link *link);
-void sha_link_free(struct sha_link *link);
-HRESULT sha_link_notify_soh_change(struct sha_link *link);
-HRESULT sha_link_flush_cache(struct sha_link *link);
+HRESULT sha_link_bind(UINT32 sha_id, DWORD timeout_ms, struct session_link **out);
+HRESULT sha_link_notify_soh_change(struct session_link *link);
+HRESULT sha_link_flush_cache(struct session_link *link);
 /* Frees the URL with sha_link_free_isolation. */
-HRESULT sha_link_get_isolation(struct sha_link *link, struct _NAPAGENT_SYSTEM_ISOLATION *isolation);
+HRESULT sha_link_get_isolation(struct session_link *link, struct _NAPAGENT_SYSTEM_ISOLATION *isolation);
 void sha_link_free_isolation(struct _NAPAGENT_SYSTEM_ISOLATION *isolation);
 /* The long poll, on the calling thread; the event's blobs are freed with
  * sha_link_free_event.  type CLOSED only once the link was unbound. */
-HRESULT sha_link_wait_event(struct sha_link *link, UINT32 timeout_ms, struct _NAPAGENT_SHA_EVENT *event);
+HRESULT sha_link_wait_event(struct session_link *link, UINT32 timeout_ms, struct _NAPAGENT_SHA_EVENT *event);
 void sha_link_free_event(struct _NAPAGENT_SHA_EVENT *event);
-HRESULT sha_link_answer(struct sha_link *link, UINT32 request_id, const struct _NAPAGENT_SHA_ANSWER *answer);
+HRESULT sha_link_answer(struct session_link *link, UINT32 request_id, const struct _NAPAGENT_SHA_ANSWER *answer);
 /* The SHA's callback said RPC_S_SERVER_UNAVAILABLE: the agent drops the
  * session and the link never rebinds. */
-HRESULT sha_link_callback_gone(struct sha_link *link);
+HRESULT sha_link_callback_gone(struct session_link *link);
 
 /* sha_binding.c */
 HRESULT sha_binding_create(REFIID riid, void **out);

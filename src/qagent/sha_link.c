@@ -1,5 +1,5 @@
 /*
- * An SHA session's link to the NapAgent over ncalrpc, bounded and self-healing
+ * The SHA binding's calls to the NapAgent, on top of the session link
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -7,53 +7,26 @@
  */
 #include "qagent_private.h"
 #include "napagent_rpc.h"
-#include "agent_endpoint.h"
-#include "agent_service.h"
-#include "call_runner.h"
+#include "session_link.h"
 #include "nap_hresults.h"
 
-/* The same design as agent_link.c (docs/decisions.md, Recovery), written
- * once more for the SHA calls rather than generalising the EC link: every
- * call on a worker within timeout_ms, one rebind at a time passing the last
- * cookie, forgotten context handles and binding handles of dead agents kept
- * until the link ends because a worker stuck in a call may still hold one. */
-#define MAX_RETIRED 32
-#define SERVICE_START_MS 15000
-
-struct sha_link
+static HRESULT sha_bind(RPC_BINDING_HANDLE binding, UINT32 id, UINT32 process_id, UINT64 previous_cookie,
+                        UINT64 *cookie, void **handle)
 {
-    LONG refs;
-    UINT32 sha_id;
-    DWORD timeout_ms;
-    SRWLOCK lock;                  /* guards the fields below */
-    CONDITION_VARIABLE bound_cv;   /* a rebind finished */
-    RPC_BINDING_HANDLE binding;
-    WCHAR endpoint[NAPAGENT_ENDPOINT_MAX];
-    unsigned int old_binding_count;
-    RPC_BINDING_HANDLE *old_bindings;
-    NAPAGENT_SHA_HANDLE sha;       /* NULL while not bound */
-    UINT64 cookie;
-    BOOL rebinding;
-    BOOL closed;                   /* unbound or dropped: no more rebinds */
-    unsigned int retired_count;
-    NAPAGENT_SHA_HANDLE retired[MAX_RETIRED];
-};
+    return NapAgentShaBind(binding, id, process_id, previous_cookie, cookie, (NAPAGENT_SHA_HANDLE *)handle);
+}
 
-enum sha_op { OP_BIND, OP_UNBIND, OP_UNBIND_NEW, OP_NOTIFY, OP_FLUSH, OP_ANSWER, OP_GONE, OP_ISOLATION };
+static HRESULT sha_unbind(void **handle)
+{
+    return NapAgentShaUnbind((NAPAGENT_SHA_HANDLE *)handle);
+}
 
-/* Everything a call needs lives in the job: a caller that timed out has
- * returned while the worker may still be in the call. */
+static const struct session_kind sha_kind = { sha_bind, sha_unbind };
+
+/* The inputs and outputs of any SHA call. */
 struct sha_job
 {
-    struct call_job job;
-    enum sha_op op;
-    struct sha_link *link;
-    RPC_BINDING_HANDLE binding;
-    NAPAGENT_SHA_HANDLE sha;
-    BOOL owns_sha;                 /* an unbind job: sha is no longer the link's */
-    UINT64 previous_cookie;
-    UINT64 cookie;
-    NAPAGENT_SHA_HANDLE new_sha;
+    struct session_job base;
     UINT32 request_id;
     NAPAGENT_SHA_ANSWER answer;    /* its pointers point into soh and codes below */
     BYTE soh[NAPAGENT_MAX_SOH];
@@ -61,309 +34,74 @@ struct sha_job
     NAPAGENT_SYSTEM_ISOLATION isolation;
 };
 
-static HRESULT job_thunk(void *arg)
+static inline struct sha_job *sha_job(struct session_job *job)
 {
-    struct sha_job *job = arg;
-
-    switch (job->op)
-    {
-    case OP_BIND:
-        return NapAgentShaBind(job->binding, job->link->sha_id, GetCurrentProcessId(), job->previous_cookie,
-                               &job->cookie, &job->new_sha);
-    case OP_UNBIND:     return NapAgentShaUnbind(&job->sha);
-    case OP_UNBIND_NEW: return NapAgentShaUnbind(&job->new_sha);
-    case OP_NOTIFY:     return NapAgentShaNotifySoHChange(job->sha);
-    case OP_FLUSH:      return NapAgentShaFlushCache(job->sha);
-    case OP_ANSWER:     return NapAgentShaAnswer(job->sha, job->request_id, &job->answer);
-    case OP_GONE:       return NapAgentShaCallbackGone(job->sha);
-    case OP_ISOLATION:  return NapAgentGetSystemIsolation(job->binding, &job->isolation);
-    }
-    return E_INVALIDARG;
+    return CONTAINING_RECORD(job, struct sha_job, base);
 }
 
-static void link_release(struct sha_link *link)
+static void free_outputs(struct session_job *base)
 {
-    unsigned int i;
-
-    if (InterlockedDecrement(&link->refs)) return;
-    if (link->sha) RpcSsDestroyClientContext(&link->sha);
-    for (i = 0; i < link->retired_count; i++) RpcSsDestroyClientContext(&link->retired[i]);
-    if (link->binding) RpcBindingFree(&link->binding);
-    for (i = 0; i < link->old_binding_count; i++) RpcBindingFree(&link->old_bindings[i]);
-    HeapFree(GetProcessHeap(), 0, link->old_bindings);
-    HeapFree(GetProcessHeap(), 0, link);
+    sha_link_free_isolation(&sha_job(base)->isolation);
 }
 
-/* Runs on whichever thread lets go of the job last. */
-static void destroy_job(struct call_job *base)
+static struct sha_job *new_job(struct session_link *link, HRESULT (*call)(struct session_job *job))
 {
-    struct sha_job *job = CONTAINING_RECORD(base, struct sha_job, job);
-
-    MIDL_user_free(job->isolation.failure_url);
-    if (job->owns_sha && job->sha) RpcSsDestroyClientContext(&job->sha);
-    /* A bind that finished after its caller gave up: nobody will use it. */
-    if (job->new_sha)
-    {
-        job->op = OP_UNBIND_NEW;
-        if (FAILED(rpc_guarded_call(job_thunk, job, NULL)) && job->new_sha)
-            RpcSsDestroyClientContext(&job->new_sha);
-    }
-    link_release(job->link);
-    call_job_free(base);
+    return session_job_create(link, sizeof(struct sha_job), call, free_outputs);
 }
 
-static struct sha_job *new_job(struct sha_link *link, enum sha_op op)
+static HRESULT call_and_release(struct sha_job *job)
 {
-    struct sha_job *job = call_job_create(sizeof(*job), job_thunk, destroy_job);
-
-    if (!job) return NULL;
-    job->op = op;
-    job->link = link;
-    InterlockedIncrement(&link->refs);
-    return job;
-}
-
-static HRESULT run_job(struct sha_job *job)
-{
-    HRESULT hr;
-
-    job->job.done = FALSE;
-    job->job.started = FALSE;
-    job->job.exception_code = 0;
-    if (FAILED(hr = call_runner_run(&job->job, job->link->timeout_ms))) return hr;
-    if (job->job.exception_code && rpc_code_means_disconnected(job->job.exception_code)) return RPC_E_DISCONNECTED;
-    return job->job.hr;
-}
-
-/* Caller holds link->lock.  The agent forgot this session: keep the handle
- * for freeing later and make the next call rebind. */
-static void retire_session(struct sha_link *link, NAPAGENT_SHA_HANDLE sha)
-{
-    if (!sha || link->sha != sha) return;
-    if (link->retired_count == MAX_RETIRED)
-    {
-        RpcSsDestroyClientContext(&link->retired[0]);
-        memmove(link->retired, link->retired + 1, sizeof(link->retired[0]) * (MAX_RETIRED - 1));
-        link->retired_count--;
-    }
-    link->retired[link->retired_count++] = sha;
-    link->sha = NULL;
-}
-
-/* Caller holds link->lock.  A restarted agent listens on a new endpoint. */
-static BOOL find_agent(struct sha_link *link)
-{
-    WCHAR endpoint[NAPAGENT_ENDPOINT_MAX];
-    RPC_BINDING_HANDLE binding, *old;
-
-    if (!agent_endpoint_find(endpoint, ARRAYSIZE(endpoint))) return FALSE;
-    if (link->binding && !lstrcmpW(endpoint, link->endpoint)) return TRUE;
-    if (agent_endpoint_bind_to(&binding, link->endpoint, ARRAYSIZE(link->endpoint)) != RPC_S_OK) return FALSE;
-    if (link->binding)
-    {
-        old = link->old_bindings
-              ? HeapReAlloc(GetProcessHeap(), 0, link->old_bindings, (link->old_binding_count + 1) * sizeof(*old))
-              : HeapAlloc(GetProcessHeap(), 0, sizeof(*old));
-        if (!old)
-        {
-            RpcBindingFree(&binding);
-            return FALSE;
-        }
-        link->old_bindings = old;
-        link->old_bindings[link->old_binding_count++] = link->binding;
-    }
-    link->binding = binding;
-    return TRUE;
-}
-
-/* Binds (or rebinds) unless bound; one thread binds, the others wait for it
- * within their own timeout.  *sha and *binding: what a call uses. */
-static HRESULT ensure_bound(struct sha_link *link, NAPAGENT_SHA_HANDLE *sha, RPC_BINDING_HANDLE *binding)
-{
-    ULONGLONG deadline = GetTickCount64() + link->timeout_ms;
-    struct sha_job *bind;
-    HRESULT hr;
-
-    AcquireSRWLockExclusive(&link->lock);
-    while (link->rebinding && !link->sha && !link->closed)
-    {
-        ULONGLONG now = GetTickCount64();
-        if (now >= deadline) break;
-        SleepConditionVariableSRW(&link->bound_cv, &link->lock, (DWORD)(deadline - now), 0);
-    }
-    if (link->closed) hr = NAP_E_NOT_INITIALIZED;
-    else if (link->sha) hr = S_OK;
-    else if (link->rebinding) hr = RPC_E_TIMEOUT;
-    else if (!find_agent(link)) hr = RPC_E_DISCONNECTED; /* no agent process: no pipe touched */
-    else hr = S_FALSE;
-    *sha = link->sha;
-    *binding = link->binding;
-    if (hr != S_FALSE)
-    {
-        ReleaseSRWLockExclusive(&link->lock);
-        return hr;
-    }
-    link->rebinding = TRUE;
-    ReleaseSRWLockExclusive(&link->lock);
-
-    if (!(bind = new_job(link, OP_BIND))) hr = E_OUTOFMEMORY;
-    else
-    {
-        bind->binding = link->binding; /* stays valid: old handles live as long as the link */
-        bind->previous_cookie = link->cookie;
-        hr = run_job(bind);
-    }
-
-    AcquireSRWLockExclusive(&link->lock);
-    if (SUCCEEDED(hr) && !link->closed)
-    {
-        link->sha = bind->new_sha;
-        link->cookie = bind->cookie;
-        bind->new_sha = NULL;
-    }
-    else if (SUCCEEDED(hr)) hr = NAP_E_NOT_INITIALIZED; /* unbound meanwhile: destroy_job unbinds it */
-    link->rebinding = FALSE;
-    *sha = link->sha;
-    *binding = link->binding;
-    WakeAllConditionVariable(&link->bound_cv);
-    ReleaseSRWLockExclusive(&link->lock);
-    if (bind) call_job_release(&bind->job);
-    return hr;
-}
-
-/* Rebinds first if the agent went away, and once more if the call finds the
- * session gone, so that the first call after the agent is back succeeds. */
-static HRESULT session_call(struct sha_job *job)
-{
-    struct sha_link *link = job->link;
-    unsigned int attempt;
-    HRESULT hr = RPC_E_DISCONNECTED;
-
-    for (attempt = 0; attempt < 2; attempt++)
-    {
-        if (FAILED(hr = ensure_bound(link, &job->sha, &job->binding))) return hr;
-        hr = run_job(job);
-        if (hr != RPC_E_DISCONNECTED && hr != NAP_E_NOT_INITIALIZED) return hr;
-        AcquireSRWLockExclusive(&link->lock);
-        retire_session(link, job->sha);
-        ReleaseSRWLockExclusive(&link->lock);
-        MIDL_user_free(job->isolation.failure_url);
-        job->isolation.failure_url = NULL;
-    }
-    return hr == NAP_E_NOT_INITIALIZED ? RPC_E_DISCONNECTED : hr;
-}
-
-/* A job made, run as a session call and released: the calls with no output. */
-static HRESULT simple_call(struct sha_link *link, enum sha_op op)
-{
-    struct sha_job *job = new_job(link, op);
     HRESULT hr;
 
     if (!job) return E_OUTOFMEMORY;
-    hr = session_call(job);
-    call_job_release(&job->job);
+    hr = session_link_call(&job->base);
+    session_job_release(&job->base);
     return hr;
 }
 
-static HRESULT first_bind(struct sha_link *link)
+HRESULT sha_link_bind(UINT32 sha_id, DWORD timeout_ms, struct session_link **out)
 {
-    NAPAGENT_SHA_HANDLE sha;
-    RPC_BINDING_HANDLE binding;
-    ULONGLONG deadline;
-    HRESULT hr = ensure_bound(link, &sha, &binding);
-
-    /* As on Windows, Initialize starts the agent's service when it is stopped. */
-    if (hr == RPC_E_DISCONNECTED && agent_service_start())
-    {
-        deadline = GetTickCount64() + SERVICE_START_MS;
-        while ((hr = ensure_bound(link, &sha, &binding)) == RPC_E_DISCONNECTED && GetTickCount64() < deadline)
-            Sleep(10);
-    }
-    return hr;
+    return session_link_bind(&sha_kind, sha_id, timeout_ms, out);
 }
 
-HRESULT sha_link_bind(UINT32 sha_id, DWORD timeout_ms, struct sha_link **out)
+static HRESULT notify_call(struct session_job *base)
 {
-    struct sha_link *link;
-    HRESULT hr;
-
-    *out = NULL;
-    if (!(link = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*link)))) return E_OUTOFMEMORY;
-    link->refs = 1;
-    link->sha_id = sha_id;
-    link->timeout_ms = timeout_ms;
-    InitializeSRWLock(&link->lock);
-    InitializeConditionVariable(&link->bound_cv);
-    if (FAILED(hr = first_bind(link)))
-    {
-        AcquireSRWLockExclusive(&link->lock);
-        link->closed = TRUE;
-        ReleaseSRWLockExclusive(&link->lock);
-        link_release(link);
-        return hr;
-    }
-    *out = link;
-    return S_OK;
+    return NapAgentShaNotifySoHChange(base->handle);
 }
 
-HRESULT sha_link_unbind(struct sha_link *link)
+HRESULT sha_link_notify_soh_change(struct session_link *link)
 {
-    struct sha_job *job;
-    NAPAGENT_SHA_HANDLE sha;
-    BOOL closed;
-    HRESULT hr;
-
-    AcquireSRWLockExclusive(&link->lock);
-    closed = link->closed;
-    link->closed = TRUE;
-    sha = link->sha;
-    link->sha = NULL;
-    WakeAllConditionVariable(&link->bound_cv);
-    ReleaseSRWLockExclusive(&link->lock);
-    /* Not bound: the agent is gone (or dropped us) and has forgotten us already. */
-    if (!sha) return closed ? S_OK : RPC_E_DISCONNECTED;
-    if (!(job = new_job(link, OP_UNBIND)))
-    {
-        RpcSsDestroyClientContext(&sha);
-        return E_OUTOFMEMORY;
-    }
-    job->sha = sha;
-    job->owns_sha = TRUE;
-    hr = run_job(job);
-    call_job_release(&job->job);
-    return hr;
+    return call_and_release(new_job(link, notify_call));
 }
 
-void sha_link_free(struct sha_link *link)
+static HRESULT flush_call(struct session_job *base)
 {
-    if (!link) return;
-    sha_link_unbind(link);
-    link_release(link);
+    return NapAgentShaFlushCache(base->handle);
 }
 
-HRESULT sha_link_notify_soh_change(struct sha_link *link)
+HRESULT sha_link_flush_cache(struct session_link *link)
 {
-    return simple_call(link, OP_NOTIFY);
+    return call_and_release(new_job(link, flush_call));
 }
 
-HRESULT sha_link_flush_cache(struct sha_link *link)
+static HRESULT isolation_call(struct session_job *base)
 {
-    return simple_call(link, OP_FLUSH);
+    return NapAgentGetSystemIsolation(base->binding, &sha_job(base)->isolation);
 }
 
-HRESULT sha_link_get_isolation(struct sha_link *link, NAPAGENT_SYSTEM_ISOLATION *isolation)
+HRESULT sha_link_get_isolation(struct session_link *link, NAPAGENT_SYSTEM_ISOLATION *isolation)
 {
-    struct sha_job *job = new_job(link, OP_ISOLATION);
+    struct sha_job *job = new_job(link, isolation_call);
     HRESULT hr;
 
     ZeroMemory(isolation, sizeof(*isolation));
     if (!job) return E_OUTOFMEMORY;
-    if (SUCCEEDED(hr = session_call(job)))
+    if (SUCCEEDED(hr = session_link_call(&job->base)))
     {
         *isolation = job->isolation;
         job->isolation.failure_url = NULL;
     }
-    call_job_release(&job->job);
+    session_job_release(&job->base);
     return hr;
 }
 
@@ -373,35 +111,41 @@ void sha_link_free_isolation(NAPAGENT_SYSTEM_ISOLATION *isolation)
     isolation->failure_url = NULL;
 }
 
+static HRESULT answer_call(struct session_job *base)
+{
+    struct sha_job *job = sha_job(base);
+
+    return NapAgentShaAnswer(base->handle, job->request_id, &job->answer);
+}
+
 /* The answer is copied into the job, since the job may outlive the caller. */
-HRESULT sha_link_answer(struct sha_link *link, UINT32 request_id, const NAPAGENT_SHA_ANSWER *answer)
+HRESULT sha_link_answer(struct session_link *link, UINT32 request_id, const NAPAGENT_SHA_ANSWER *answer)
 {
     struct sha_job *job;
-    HRESULT hr;
 
-    if (answer->soh.size > sizeof(job->soh) || answer->fixup.code_count > ARRAYSIZE(job->codes))
+    if (answer->soh.size > NAPAGENT_MAX_SOH || answer->fixup.code_count > maxDwordCountPerSoHAttribute)
         return E_INVALIDARG;
-    if (!(job = new_job(link, OP_ANSWER))) return E_OUTOFMEMORY;
+    if (!(job = new_job(link, answer_call))) return E_OUTOFMEMORY;
     job->request_id = request_id;
     job->answer = *answer;
     job->answer.soh.data = answer->soh.size ? job->soh : NULL;
     memcpy(job->soh, answer->soh.data, answer->soh.size);
     job->answer.fixup.codes = answer->fixup.code_count ? job->codes : NULL;
     memcpy(job->codes, answer->fixup.codes, answer->fixup.code_count * sizeof(HRESULT));
-    hr = session_call(job);
-    call_job_release(&job->job);
-    return hr;
+    return call_and_release(job);
 }
 
-HRESULT sha_link_callback_gone(struct sha_link *link)
+static HRESULT gone_call(struct session_job *base)
 {
-    HRESULT hr = simple_call(link, OP_GONE);
+    return NapAgentShaCallbackGone(base->handle);
+}
+
+HRESULT sha_link_callback_gone(struct session_link *link)
+{
+    HRESULT hr = call_and_release(new_job(link, gone_call));
 
     /* The agent dropped us: no rebinding behind the SHA's back. */
-    AcquireSRWLockExclusive(&link->lock);
-    link->closed = TRUE;
-    WakeAllConditionVariable(&link->bound_cv);
-    ReleaseSRWLockExclusive(&link->lock);
+    session_link_close(link);
     return hr;
 }
 
@@ -429,32 +173,23 @@ void sha_link_free_event(NAPAGENT_SHA_EVENT *event)
 
 /* The long poll runs on the event thread itself: it may block as long as the
  * agent does, which only delays callbacks, never the SHA's own calls. */
-HRESULT sha_link_wait_event(struct sha_link *link, UINT32 timeout_ms, NAPAGENT_SHA_EVENT *event)
+HRESULT sha_link_wait_event(struct session_link *link, UINT32 timeout_ms, NAPAGENT_SHA_EVENT *event)
 {
     struct wait_call call = { NULL, 0, timeout_ms, event };
-    NAPAGENT_SHA_HANDLE sha;
+    void *handle;
     DWORD code;
     HRESULT hr;
 
     ZeroMemory(event, sizeof(*event));
-    if (FAILED(hr = ensure_bound(link, &sha, &call.binding))) return hr;
-    AcquireSRWLockShared(&link->lock);
-    call.cookie = link->cookie;
-    ReleaseSRWLockShared(&link->lock);
+    if (FAILED(hr = session_link_wait_begin(link, &call.binding, &call.cookie, &handle))) return hr;
     hr = rpc_guarded_call(wait_event_thunk, &call, &code);
     if (code && rpc_code_means_disconnected(code)) hr = RPC_E_DISCONNECTED;
     if (hr == RPC_E_DISCONNECTED || hr == NAP_E_NOT_INITIALIZED
         || (SUCCEEDED(hr) && event->type == NAPAGENT_SHA_EVENT_CLOSED))
     {
-        BOOL closed;
-
         sha_link_free_event(event);
-        AcquireSRWLockExclusive(&link->lock);
-        closed = link->closed;
-        if (!closed) retire_session(link, sha);
-        ReleaseSRWLockExclusive(&link->lock);
         /* Closed by us: the end.  Otherwise the agent lost us: rebind next time. */
-        event->type = closed ? NAPAGENT_SHA_EVENT_CLOSED : NAPAGENT_SHA_EVENT_NONE;
+        event->type = session_link_wait_lost(link, handle) ? NAPAGENT_SHA_EVENT_CLOSED : NAPAGENT_SHA_EVENT_NONE;
         return hr == NAP_E_NOT_INITIALIZED || SUCCEEDED(hr) ? S_OK : hr;
     }
     if (FAILED(hr)) sha_link_free_event(event);

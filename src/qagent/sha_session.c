@@ -8,6 +8,7 @@
 #include "qagent_private.h"
 #include "napagent_rpc.h"
 #include "nap_hresults.h"
+#include "session_link.h"
 
 /* The same timing as the EC session (ec_session.c, docs/decisions.md). */
 #define EVENT_POLL_MS 5000
@@ -18,7 +19,7 @@ struct sha_session
 {
     LONG refs;
     SystemHealthEntityId id;
-    struct sha_link *link;
+    struct session_link *link;
     DWORD timeout_ms;
     /* Held while a callback runs, so that Uninitialize from another thread
      * waits for it before dropping the callback. */
@@ -49,7 +50,7 @@ static void drop_callback(struct sha_session *session)
 void sha_session_release(struct sha_session *session)
 {
     if (InterlockedDecrement(&session->refs)) return;
-    if (session->link) sha_link_free(session->link);
+    if (session->link) session_link_free(session->link);
     drop_callback(session);
     if (session->thread) CloseHandle(session->thread);
     DeleteCriticalSection(&session->callback_cs);
@@ -57,7 +58,7 @@ void sha_session_release(struct sha_session *session)
     com_server_object_destroyed();
 }
 
-struct sha_link *sha_session_link(struct sha_session *session)
+struct session_link *sha_session_link(struct sha_session *session)
 {
     return session->link;
 }
@@ -286,7 +287,7 @@ HRESULT sha_session_stop(struct sha_session *session)
 
     InterlockedExchange(&session->stopping, 1);
     /* Unbinding wakes the event thread's long poll with NAPAGENT_SHA_EVENT_CLOSED. */
-    hr = sha_link_unbind(session->link);
+    hr = session_link_unbind(session->link);
     if (GetCurrentThreadId() != session->thread_id)
     {
         /* Waits for a callback in flight; then no callback runs any more. */
