@@ -16,16 +16,11 @@
 #include "rpc_guard.h"
 #include "callback_sink.h"
 #include "soh.h"
+#include "bench_stats.h"
 
 #define TP_FIRST_ID 0x00013A00u
 #define THREAD_STACK (256 * 1024)
 
-static LARGE_INTEGER qpc_frequency;
-
-static double elapsed_us(LARGE_INTEGER start, LARGE_INTEGER end)
-{
-    return (double)(end.QuadPart - start.QuadPart) * 1e6 / (double)qpc_frequency.QuadPart;
-}
 
 /* ---- Errors, by HRESULT ---- */
 
