@@ -307,8 +307,13 @@ HRESULT session_link_unbind(struct session_link *link)
     link->handle = NULL;
     WakeAllConditionVariable(&link->bound_cv);
     ReleaseSRWLockExclusive(&link->lock);
-    /* Not bound: the agent is gone (or dropped us) and has forgotten us already. */
-    if (!handle) return closed ? S_OK : RPC_E_DISCONNECTED;
+    /* Not bound: the agent dropped us, or it restarted and never knew us, or
+     * it is not running, which is the one case to report. */
+    if (!handle)
+    {
+        WCHAR endpoint[NAPAGENT_ENDPOINT_MAX];
+        return closed || agent_endpoint_find(endpoint, ARRAYSIZE(endpoint)) ? S_OK : RPC_E_DISCONNECTED;
+    }
     if (!(job = session_job_create(link, sizeof(*job), unbind_call, NULL)))
     {
         RpcSsDestroyClientContext(&handle);

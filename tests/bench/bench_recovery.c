@@ -480,9 +480,23 @@ int main(int argc, char **argv)
 done:
     if (round)
     {
-        if (round->connection && INapEnforcementClientConnection_Release(round->connection) != 0) ok = FALSE;
-        if (initialized && FAILED(INapEnforcementClientBinding_Uninitialize(round->binding))) ok = FALSE;
-        if (round->binding && INapEnforcementClientBinding_Release(round->binding) != 0) ok = FALSE;
+        ULONG refs;
+        HRESULT hr;
+        if (round->connection && (refs = INapEnforcementClientConnection_Release(round->connection)) != 0)
+        {
+            fprintf(stderr, "bench: the connection still has %lu references\n", refs);
+            ok = FALSE;
+        }
+        if (initialized && FAILED(hr = INapEnforcementClientBinding_Uninitialize(round->binding)))
+        {
+            fprintf(stderr, "bench: Uninitialize: 0x%08lx\n", hr);
+            ok = FALSE;
+        }
+        if (round->binding && (refs = INapEnforcementClientBinding_Release(round->binding)) != 0)
+        {
+            fprintf(stderr, "bench: the binding still has %lu references\n", refs);
+            ok = FALSE;
+        }
         if (round->go_bare) CloseHandle(round->go_bare);
         if (round->go_binding) CloseHandle(round->go_binding);
     }
