@@ -16,13 +16,11 @@
  * in two server associations, and a context handle made on one raises
  * RPC_X_SS_CONTEXT_MISMATCH on the other (measured after agent restarts).
  * So the first call on each new endpoint is made alone, before anyone else
- * gets a handle to it, and the handle it was made on is kept: while one
- * handle holds the association, every later one joins it, with its group. */
+ * gets a handle to it. */
 #define PRIME_TIMEOUT_MS 5000
 
 static SRWLOCK prime_lock = SRWLOCK_INIT;
 static WCHAR primed_endpoint[NAPAGENT_ENDPOINT_MAX];
-static RPC_BINDING_HANDLE primed_binding;     /* holds the association of primed_endpoint */
 
 struct prime_call
 {
@@ -34,7 +32,7 @@ struct prime_call
 static void prime_release(struct prime_call *call)
 {
     if (InterlockedDecrement(&call->refs)) return;
-    if (call->binding) RpcBindingFree(&call->binding);
+    RpcBindingFree(&call->binding);
     HeapFree(GetProcessHeap(), 0, call);
 }
 
@@ -58,8 +56,7 @@ static DWORD WINAPI prime_thread(void *arg)
     return 0;
 }
 
-/* A ping on a handle of its own, bounded: a hung agent must not hang us.
- * Caller holds prime_lock. */
+/* A ping on a handle of its own, bounded: a hung agent must not hang us. */
 static BOOL prime(const WCHAR *string_binding)
 {
     struct prime_call *call = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*call));
@@ -82,13 +79,6 @@ static BOOL prime(const WCHAR *string_binding)
     }
     if (WaitForSingleObject(thread, PRIME_TIMEOUT_MS) == WAIT_OBJECT_0) primed = call->hr == S_OK;
     CloseHandle(thread);
-    if (primed)
-    {
-        /* Keep the association alive; the previous agent's is dead anyway. */
-        if (primed_binding) RpcBindingFree(&primed_binding);
-        primed_binding = call->binding;
-        call->binding = NULL;
-    }
     prime_release(call);
     return primed;
 }
