@@ -17,6 +17,7 @@
 #include "callback_sink.h"
 #include "soh.h"
 #include "bench_stats.h"
+#include "ec_exchange.h"
 
 #define BENCH_EC_ID     0x000137F6u
 #define BENCH_EC_ID_RAW 0x000137F7u /* the raw session of the breakdown */
@@ -151,43 +152,6 @@ static DWORD WINAPI binding_thread(void *arg)
 }
 
 /* ---- Exchanges (as test_recovery.c) ---- */
-
-static HRESULT answer_request(INapEnforcementClientConnection *connection)
-{
-    NetworkSoHRequest *request = NULL;
-    struct soh_request decoded;
-    struct soh_response response;
-    NetworkSoHResponse soh;
-    BYTE bytes[512];
-    size_t size;
-    HRESULT hr = INapEnforcementClientConnection_GetSoHRequest(connection, &request);
-
-    if (FAILED(hr)) return hr;
-    if (!request->size || soh_decode_request(request->data, request->size, &decoded) != SOH_OK) hr = E_FAIL;
-    CoTaskMemFree(request->data);
-    CoTaskMemFree(request);
-    if (FAILED(hr)) return hr;
-    memset(&response, 0, sizeof(response));
-    response.with_mode_header = 1;
-    response.has_correlation = 1;
-    response.correlation = decoded.correlation;
-    response.quarantine.state = 1;
-    response.quarantine.prob_time = SOH_PROB_TIME_NONE;
-    if (soh_encode_response(&response, bytes, sizeof(bytes), &size) != SOH_OK) return E_FAIL;
-    soh.size = (UINT16)size;
-    soh.data = bytes;
-    return INapEnforcementClientConnection_SetSoHResponse(connection, &soh);
-}
-
-static HRESULT exchange(INapEnforcementClientBinding *binding, INapEnforcementClientConnection *connection)
-{
-    BOOL retrigger;
-    HRESULT hr;
-
-    if (FAILED(hr = INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger))) return hr;
-    if (FAILED(hr = answer_request(connection))) return hr;
-    return INapEnforcementClientBinding_ProcessSoHResponse(binding, connection);
-}
 
 static BOOL read_request(struct round_state *round)
 {
@@ -368,7 +332,7 @@ int main(int argc, char **argv)
     INapEnforcementClientConnection_SetConnectionId(round->connection, &id);
     sink.connection_count = 1;
     sink.connections[0] = round->connection;
-    if (FAILED(exchange(round->binding, round->connection)) || !read_request(round))
+    if (FAILED(ec_exchange(round->binding, round->connection)) || !read_request(round))
     {
         fprintf(stderr, "bench: the first exchange failed\n");
         goto done;
@@ -430,7 +394,7 @@ int main(int argc, char **argv)
         /* A call that fails here is a call an EC would have seen fail after the agent was back. */
         {
             DWORD start = GetTickCount();
-            while (FAILED(hr = exchange(round->binding, round->connection)) && GetTickCount() - start < 2000)
+            while (FAILED(hr = ec_exchange(round->binding, round->connection)) && GetTickCount() - start < 2000)
             {
                 late_failures++;
                 fprintf(stderr, "bench: round %u: exchange %lu ms after recovery failed: 0x%08lx\n", (unsigned)r,

@@ -17,6 +17,7 @@
 #include "callback_sink.h"
 #include "soh.h"
 #include "bench_stats.h"
+#include "ec_exchange.h"
 
 #define TP_FIRST_ID 0x00013A00u
 #define THREAD_STACK (256 * 1024)
@@ -73,35 +74,6 @@ struct worker
     double busy_us;              /* time spent in those operations */
 };
 
-/* Answers the connection's current request with "not restricted" (as test_recovery.c). */
-static HRESULT answer_request(INapEnforcementClientConnection *connection, UINT16 *response_size)
-{
-    NetworkSoHRequest *request = NULL;
-    struct soh_request decoded;
-    struct soh_response response;
-    NetworkSoHResponse soh;
-    BYTE bytes[512];
-    size_t size;
-    HRESULT hr = INapEnforcementClientConnection_GetSoHRequest(connection, &request);
-
-    if (FAILED(hr)) return hr;
-    if (!request->size || soh_decode_request(request->data, request->size, &decoded) != SOH_OK) hr = E_FAIL;
-    CoTaskMemFree(request->data);
-    CoTaskMemFree(request);
-    if (FAILED(hr)) return hr;
-    memset(&response, 0, sizeof(response));
-    response.with_mode_header = 1;
-    response.has_correlation = 1;
-    response.correlation = decoded.correlation;
-    response.quarantine.state = 1;
-    response.quarantine.prob_time = SOH_PROB_TIME_NONE;
-    if (soh_encode_response(&response, bytes, sizeof(bytes), &size) != SOH_OK) return E_FAIL;
-    if (response_size) *response_size = (UINT16)size;
-    soh.size = (UINT16)size;
-    soh.data = bytes;
-    return INapEnforcementClientConnection_SetSoHResponse(connection, &soh);
-}
-
 static BOOL before_deadline(LARGE_INTEGER *now)
 {
     QueryPerformanceCounter(now);
@@ -121,7 +93,7 @@ static DWORD WINAPI exchange_thread(void *arg)
         QueryPerformanceCounter(&start);
         if (FAILED(hr = INapEnforcementClientBinding_GetSoHRequest(w->binding, w->connection, &retrigger)))
             count_error(hr, "GetSoHRequest");
-        else if (FAILED(hr = answer_request(w->connection, NULL)))
+        else if (FAILED(hr = ec_answer_request(w->connection, NULL)))
             count_error(hr, "answer (codec, SetSoHResponse)");
         else if (FAILED(hr = INapEnforcementClientBinding_ProcessSoHResponse(w->binding, w->connection)))
             count_error(hr, "ProcessSoHResponse");
@@ -309,7 +281,7 @@ int main(int argc, char **argv)
                 CoTaskMemFree(soh->data);
                 CoTaskMemFree(soh);
             }
-            CHECK(answer_request(w->connection, &response_size), "answer_request");
+            CHECK(ec_answer_request(w->connection, &response_size), "answer_request");
             CHECK(INapEnforcementClientBinding_ProcessSoHResponse(bindings[e], w->connection), "ProcessSoHResponse");
             w->rpc_binding = rpc_bindings[e];
             w->request = request;

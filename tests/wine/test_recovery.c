@@ -14,6 +14,7 @@
 #include "nap_hresults.h"
 #include "callback_sink.h"
 #include "soh.h"
+#include "ec_exchange.h"
 
 #define EC_ID        0x000137E0u
 #define STRESS_FIRST 0x000137E1u   /* the stress children's ids */
@@ -24,44 +25,6 @@
 #define CALL_TIMEOUT_MS 400
 
 static HANDLE agent;
-
-/* Answers the connection's current request with "not restricted". */
-static HRESULT answer_request(INapEnforcementClientConnection *connection)
-{
-    NetworkSoHRequest *request = NULL;
-    struct soh_request decoded;
-    struct soh_response response;
-    NetworkSoHResponse soh;
-    BYTE bytes[512];
-    size_t size;
-    HRESULT hr = INapEnforcementClientConnection_GetSoHRequest(connection, &request);
-
-    if (FAILED(hr)) return hr;
-    if (!request->size || soh_decode_request(request->data, request->size, &decoded) != SOH_OK) hr = E_FAIL;
-    CoTaskMemFree(request->data);
-    CoTaskMemFree(request);
-    if (FAILED(hr)) return hr;
-    memset(&response, 0, sizeof(response));
-    response.with_mode_header = 1;
-    response.has_correlation = 1;
-    response.correlation = decoded.correlation;
-    response.quarantine.state = 1;
-    response.quarantine.prob_time = SOH_PROB_TIME_NONE;
-    if (soh_encode_response(&response, bytes, sizeof(bytes), &size) != SOH_OK) return E_FAIL;
-    soh.size = (UINT16)size;
-    soh.data = bytes;
-    return INapEnforcementClientConnection_SetSoHResponse(connection, &soh);
-}
-
-static HRESULT exchange(INapEnforcementClientBinding *binding, INapEnforcementClientConnection *connection)
-{
-    BOOL retrigger;
-    HRESULT hr;
-
-    if (FAILED(hr = INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger))) return hr;
-    if (FAILED(hr = answer_request(connection))) return hr;
-    return INapEnforcementClientBinding_ProcessSoHResponse(binding, connection);
-}
 
 static HRESULT bind_ec(UINT32 id, struct callback_sink *sink, INapEnforcementClientBinding **binding,
                        INapEnforcementClientConnection **connection)
@@ -99,7 +62,7 @@ static int run_stress_child(UINT32 id)
     if (!stop || FAILED(bind_ec(id, &sink, &binding, &connection))) return 10;
     while (WaitForSingleObject(stop, 0) != WAIT_OBJECT_0)
     {
-        hr = exchange(binding, connection);
+        hr = ec_exchange(binding, connection);
         if (hr == S_OK) ok++;
         else if (hr == RPC_E_DISCONNECTED) { disconnected++; Sleep(5); }
         else if (hr == RPC_E_TIMEOUT) timeouts++;
@@ -109,7 +72,7 @@ static int run_stress_child(UINT32 id)
     }
     /* The agent is up again: the binding must be fully back by itself. */
     start = GetTickCount();
-    while ((hr = exchange(binding, connection)) != S_OK && GetTickCount() - start < 5000) Sleep(10);
+    while ((hr = ec_exchange(binding, connection)) != S_OK && GetTickCount() - start < 5000) Sleep(10);
     printf("child %x: %u ok, %u disconnected, %u timeouts, %u other; final exchange 0x%08lx; %ld NotifySoHChange, %ld GetConnections\n",
            id, ok, disconnected, timeouts, other, hr, sink.notify_count, sink.get_connections_count);
     if (hr != S_OK || other) return 11;
@@ -226,7 +189,7 @@ static void test_agent_killed_and_restarted(void **state)
 
     (void)state;
     assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
-    assert_int_equal(exchange(binding, connection), S_OK);
+    assert_int_equal(ec_exchange(binding, connection), S_OK);
 
     /* kill -9: every method says RPC_E_DISCONNECTED; the binding stays initialised. */
     test_kill_agent(agent);
@@ -244,7 +207,7 @@ static void test_agent_killed_and_restarted(void **state)
     assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
     assert_true(test_wait_for(sink_saw_rebind, &sink, 5000));
     assert_true(test_wait_for(agent_has_one_connection, NULL, 5000));
-    assert_int_equal(answer_request(connection), S_OK);
+    assert_int_equal(ec_answer_request(connection, NULL), S_OK);
     assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(binding, connection), S_OK);
     assert_int_equal(INapEnforcementClientBinding_NotifyConnectionStateDown(binding, connection), S_OK);
     assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
@@ -263,7 +226,7 @@ static void test_response_to_previous_agents_request(void **state)
     (void)state;
     assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
     assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
-    assert_int_equal(answer_request(connection), S_OK);
+    assert_int_equal(ec_answer_request(connection, NULL), S_OK);
     /* The agent restarts while the server's answer is on its way. */
     restart_agent();
     assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(binding, connection), S_OK);
@@ -312,7 +275,7 @@ static void test_hung_agent(void **state)
     (void)state;
     assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, CALL_TIMEOUT_MS), S_OK);
     assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
-    assert_int_equal(exchange(binding, connection), S_OK);
+    assert_int_equal(ec_exchange(binding, connection), S_OK);
 
     /* SIGSTOP: the agent accepts nothing and answers nothing. */
     assert_true(test_suspend_process(agent));
@@ -326,7 +289,7 @@ static void test_hung_agent(void **state)
 
     /* SIGCONT: the binding works again. */
     assert_true(test_resume_process(agent));
-    assert_int_equal(exchange(binding, connection), S_OK);
+    assert_int_equal(ec_exchange(binding, connection), S_OK);
 
     /* Uninitialize against a hung agent is bounded too. */
     assert_true(test_suspend_process(agent));
@@ -459,7 +422,7 @@ static void test_initialize_starts_the_service(void **state)
     /* Installed and stopped: Initialize starts it, as on Windows. */
     assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
     assert_true(service_state_is(SERVICE_RUNNING));
-    assert_int_equal(exchange(binding, connection), S_OK);
+    assert_int_equal(ec_exchange(binding, connection), S_OK);
     assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
     assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
     assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
