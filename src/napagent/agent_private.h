@@ -61,7 +61,9 @@ void agent_rpc_stop(void);
 
 /* sessions.c: the table of bound ECs, their connections and their events.
  * The agent never blocks on an EC: everything it has to tell one is an event
- * the EC's event thread fetches with sessions_wait_event. */
+ * the EC's process fetches with sessions_wait_events.  Calls after the bind
+ * name a session by its cookie: sessions_find takes a reference that
+ * sessions_put gives back. */
 #define DEFAULT_RETRY_INTERVAL_MS 30000
 struct session;
 void sessions_init(void);
@@ -76,7 +78,13 @@ HRESULT sessions_process_soh_response(struct session *session, const NAPAGENT_CO
                                       const BYTE *response, UINT16 size, NAPAGENT_ISOLATION *isolation);
 HRESULT sessions_connection_down(struct session *session, const GUID *connection_id);
 HRESULT sessions_soh_change_failure(struct session *session);
-HRESULT sessions_wait_event(UINT64 cookie, UINT32 timeout_ms, UINT32 *event);
+/* Up to timeout_ms for the events of process pid's sessions; *events MIDL-allocated. */
+HRESULT sessions_wait_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_count, UINT32 timeout_ms,
+                             UINT16 *event_count, NAPAGENT_EC_EVENT **events);
+struct session *sessions_find(UINT64 cookie);
+void sessions_put(struct session *session);
+/* Ends the session the cookie names, as an unbind does. */
+HRESULT sessions_end(UINT64 cookie);
 HRESULT sessions_answer_connections(struct session *session, UINT16 count,
                                     const NAPAGENT_CONNECTION_FACTS *connections);
 HRESULT sessions_callback_gone(struct session *session);
@@ -106,6 +114,9 @@ void sha_sessions_unbind(struct sha_session *session);
 HRESULT sha_sessions_notify_soh_change(struct sha_session *session);
 HRESULT sha_sessions_flush_cache(struct sha_session *session);
 HRESULT sha_sessions_wait_event(UINT64 cookie, UINT32 timeout_ms, NAPAGENT_SHA_EVENT *event);
+struct sha_session *sha_sessions_find(UINT64 cookie);
+void sha_sessions_put(struct sha_session *session);
+HRESULT sha_sessions_end(UINT64 cookie);
 HRESULT sha_sessions_answer(struct sha_session *session, UINT32 request_id, const NAPAGENT_SHA_ANSWER *answer);
 HRESULT sha_sessions_callback_gone(struct sha_session *session);
 BOOL sha_sessions_bound(UINT32 sha_id);

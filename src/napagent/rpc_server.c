@@ -80,47 +80,90 @@ HRESULT __cdecl NapAgentEcUnbind(NAPAGENT_EC_HANDLE *ec)
     return S_OK;
 }
 
-HRESULT __cdecl NapAgentEcGetSoHRequest(NAPAGENT_EC_HANDLE ec, const NAPAGENT_CONNECTION_FACTS *facts,
+HRESULT __cdecl NapAgentEcEnd(handle_t binding, UINT64 cookie)
+{
+    (void)binding;
+    return sessions_end(cookie);
+}
+
+/* The session a call names, with a reference; NULL: it is gone (the agent
+ * restarted, or the session was dropped), and the binding rebinds. */
+#define WITH_SESSION(cookie, session, call) do { \
+    if (!((session) = sessions_find(cookie))) return NAP_E_NOT_INITIALIZED; \
+    hr = (call); \
+    sessions_put(session); \
+    return hr; } while (0)
+
+HRESULT __cdecl NapAgentEcGetSoHRequest(handle_t binding, UINT64 cookie, const NAPAGENT_CONNECTION_FACTS *facts,
                                         NAPAGENT_CORRELATION *correlation, BYTE *flags, BOOL *retrigger,
                                         NAPAGENT_BLOB *request)
 {
+    struct session *session;
+    HRESULT hr;
+
+    (void)binding;
     ZeroMemory(correlation, sizeof(*correlation));
     *flags = 0;
     *retrigger = FALSE;
-    return sessions_get_soh_request(ec, facts, correlation, flags, retrigger, request);
+    WITH_SESSION(cookie, session, sessions_get_soh_request(session, facts, correlation, flags, retrigger, request));
 }
 
-HRESULT __cdecl NapAgentEcProcessSoHResponse(NAPAGENT_EC_HANDLE ec, const NAPAGENT_CONNECTION_FACTS *facts,
+HRESULT __cdecl NapAgentEcProcessSoHResponse(handle_t binding, UINT64 cookie, const NAPAGENT_CONNECTION_FACTS *facts,
                                              UINT16 size, const BYTE *response, NAPAGENT_ISOLATION *isolation)
 {
-    return sessions_process_soh_response(ec, facts, response, size, isolation);
-}
+    struct session *session;
+    HRESULT hr;
 
-HRESULT __cdecl NapAgentEcConnectionDown(NAPAGENT_EC_HANDLE ec, const GUID *connection_id)
-{
-    return sessions_connection_down(ec, connection_id);
-}
-
-HRESULT __cdecl NapAgentEcSoHChangeFailure(NAPAGENT_EC_HANDLE ec)
-{
-    return sessions_soh_change_failure(ec);
-}
-
-HRESULT __cdecl NapAgentEcWaitEvent(handle_t binding, UINT64 cookie, UINT32 timeout_ms, UINT32 *event)
-{
     (void)binding;
-    return sessions_wait_event(cookie, timeout_ms, event);
+    WITH_SESSION(cookie, session, sessions_process_soh_response(session, facts, response, size, isolation));
 }
 
-HRESULT __cdecl NapAgentEcAnswerConnections(NAPAGENT_EC_HANDLE ec, UINT16 count,
+HRESULT __cdecl NapAgentEcConnectionDown(handle_t binding, UINT64 cookie, const GUID *connection_id)
+{
+    struct session *session;
+    HRESULT hr;
+
+    (void)binding;
+    WITH_SESSION(cookie, session, sessions_connection_down(session, connection_id));
+}
+
+HRESULT __cdecl NapAgentEcSoHChangeFailure(handle_t binding, UINT64 cookie)
+{
+    struct session *session;
+    HRESULT hr;
+
+    (void)binding;
+    WITH_SESSION(cookie, session, sessions_soh_change_failure(session));
+}
+
+HRESULT __cdecl NapAgentEcWaitEvents(handle_t binding, UINT32 process_id, UINT16 cookie_count,
+                                     const UINT64 *cookies, UINT32 timeout_ms, UINT16 *event_count,
+                                     NAPAGENT_EC_EVENT **events)
+{
+    unsigned long pid;
+
+    (void)binding; /* see NapAgentEcBind */
+    if (I_RpcBindingInqLocalClientPID(NULL, &pid) != RPC_S_OK) pid = process_id;
+    return sessions_wait_events(pid, cookies, cookie_count, timeout_ms, event_count, events);
+}
+
+HRESULT __cdecl NapAgentEcAnswerConnections(handle_t binding, UINT64 cookie, UINT16 count,
                                             const NAPAGENT_CONNECTION_FACTS *connections)
 {
-    return sessions_answer_connections(ec, count, connections);
+    struct session *session;
+    HRESULT hr;
+
+    (void)binding;
+    WITH_SESSION(cookie, session, sessions_answer_connections(session, count, connections));
 }
 
-HRESULT __cdecl NapAgentEcCallbackGone(NAPAGENT_EC_HANDLE ec)
+HRESULT __cdecl NapAgentEcCallbackGone(handle_t binding, UINT64 cookie)
 {
-    return sessions_callback_gone(ec);
+    struct session *session;
+    HRESULT hr;
+
+    (void)binding;
+    WITH_SESSION(cookie, session, sessions_callback_gone(session));
 }
 
 HRESULT __cdecl NapAgentGetState(handle_t binding, NAPAGENT_STATE *state)

@@ -38,14 +38,35 @@ HRESULT __cdecl NapAgentShaUnbind(NAPAGENT_SHA_HANDLE *sha)
     return S_OK;
 }
 
-HRESULT __cdecl NapAgentShaNotifySoHChange(NAPAGENT_SHA_HANDLE sha)
+HRESULT __cdecl NapAgentShaEnd(handle_t binding, UINT64 cookie)
 {
-    return sha_sessions_notify_soh_change(sha);
+    (void)binding;
+    return sha_sessions_end(cookie);
 }
 
-HRESULT __cdecl NapAgentShaFlushCache(NAPAGENT_SHA_HANDLE sha)
+/* See WITH_SESSION in rpc_server.c. */
+#define WITH_SHA_SESSION(cookie, session, call) do { \
+    if (!((session) = sha_sessions_find(cookie))) return NAP_E_NOT_INITIALIZED; \
+    hr = (call); \
+    sha_sessions_put(session); \
+    return hr; } while (0)
+
+HRESULT __cdecl NapAgentShaNotifySoHChange(handle_t binding, UINT64 cookie)
 {
-    return sha_sessions_flush_cache(sha);
+    struct sha_session *session;
+    HRESULT hr;
+
+    (void)binding;
+    WITH_SHA_SESSION(cookie, session, sha_sessions_notify_soh_change(session));
+}
+
+HRESULT __cdecl NapAgentShaFlushCache(handle_t binding, UINT64 cookie)
+{
+    struct sha_session *session;
+    HRESULT hr;
+
+    (void)binding;
+    WITH_SHA_SESSION(cookie, session, sha_sessions_flush_cache(session));
 }
 
 HRESULT __cdecl NapAgentShaWaitEvent(handle_t binding, UINT64 cookie, UINT32 timeout_ms, NAPAGENT_SHA_EVENT *event)
@@ -54,12 +75,21 @@ HRESULT __cdecl NapAgentShaWaitEvent(handle_t binding, UINT64 cookie, UINT32 tim
     return sha_sessions_wait_event(cookie, timeout_ms, event);
 }
 
-HRESULT __cdecl NapAgentShaAnswer(NAPAGENT_SHA_HANDLE sha, UINT32 request_id, const NAPAGENT_SHA_ANSWER *answer)
+HRESULT __cdecl NapAgentShaAnswer(handle_t binding, UINT64 cookie, UINT32 request_id,
+                                  const NAPAGENT_SHA_ANSWER *answer)
 {
-    return sha_sessions_answer(sha, request_id, answer);
+    struct sha_session *session;
+    HRESULT hr;
+
+    (void)binding;
+    WITH_SHA_SESSION(cookie, session, sha_sessions_answer(session, request_id, answer));
 }
 
-HRESULT __cdecl NapAgentShaCallbackGone(NAPAGENT_SHA_HANDLE sha)
+HRESULT __cdecl NapAgentShaCallbackGone(handle_t binding, UINT64 cookie)
 {
-    return sha_sessions_callback_gone(sha);
+    struct sha_session *session;
+    HRESULT hr;
+
+    (void)binding;
+    WITH_SHA_SESSION(cookie, session, sha_sessions_callback_gone(session));
 }

@@ -35,7 +35,6 @@ struct session
     UINT64 cookie;
     HANDLE process;                   /* the client's, to notice its death at once */
     HANDLE process_wait;
-    CONDITION_VARIABLE event_cv;
     BOOL pending_soh_change;
     BOOL pending_get_connections;
     BOOL change_outstanding;          /* NotifySoHChange sent, no GetSoHRequest since */
@@ -51,6 +50,9 @@ struct session
 
 static CRITICAL_SECTION sessions_cs;
 static CONDITION_VARIABLE answers_cv;
+/* Woken whenever any session has a new event or closes: the per-process long
+ * polls (sessions_wait_events) look again at the sessions they serve. */
+static CONDITION_VARIABLE events_cv;
 static struct session *sessions[NAPAGENT_MAX_ECS];
 static UINT32 health_generation = 1;
 /* The system's isolation over every connection, and when it last changed. */
@@ -64,6 +66,7 @@ void sessions_init(void)
 {
     InitializeCriticalSection(&sessions_cs);
     InitializeConditionVariable(&answers_cv);
+    InitializeConditionVariable(&events_cv);
     InitializeConditionVariable(&isolation_cv);
     exchange_init();
     sha_sessions_init();
@@ -143,7 +146,7 @@ static void session_close(struct session *session)
     for (i = 0; i < NAPAGENT_MAX_ECS; i++)
         if (sessions[i] == session) sessions[i] = NULL;
     recompute_system_isolation();
-    WakeAllConditionVariable(&session->event_cv);
+    WakeAllConditionVariable(&events_cv);
     WakeAllConditionVariable(&answers_cv);
     agent_log("EC %u (pid %lu) unbound", session->ec_id, session->pid);
 }
@@ -252,7 +255,6 @@ HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 previous_cookie, UINT64 *c
         session->ec_id = ec_id;
         session->pid = pid;
         session->cookie = new_cookie();
-        InitializeConditionVariable(&session->event_cv);
         /* Coming back (this agent restarted, or the link broke): learn the
          * EC's connections again and let it redo its exchanges. */
         session->rebound = previous_cookie != 0;
@@ -260,6 +262,7 @@ HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 previous_cookie, UINT64 *c
         session->pending_soh_change = session->rebound;
         watch_client_process(session);
         sessions[slot] = session;
+        if (session->rebound) WakeAllConditionVariable(&events_cv);
         *cookie = session->cookie;
         *out = session;
         agent_log("EC %u (pid %lu) %s", ec_id, pid, previous_cookie ? "bound again" : "bound");
@@ -512,7 +515,7 @@ HRESULT sessions_soh_change_failure(struct session *session)
     else if (session->change_outstanding)
     {
         session->retry_due = GetTickCount64() + interval;
-        WakeAllConditionVariable(&session->event_cv);
+        WakeAllConditionVariable(&events_cv);
         agent_log("EC %u: SoH change failed, retry in %lu ms", session->ec_id, interval);
     }
     LeaveCriticalSection(&sessions_cs);
@@ -551,31 +554,82 @@ static UINT32 take_event(struct session *session, ULONGLONG now)
     return NAPAGENT_EVENT_NONE;
 }
 
-HRESULT sessions_wait_event(UINT64 cookie, UINT32 timeout_ms, UINT32 *event)
+/* Caller holds sessions_cs.  Appends what is due for the polling process:
+ * CLOSED for each cookie it holds that names no session, then every event of
+ * its sessions.  *next: the earliest retry due, for the wait. */
+static UINT16 collect_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_count, NAPAGENT_EC_EVENT *events,
+                             ULONGLONG now, ULONGLONG *next)
+{
+    UINT16 count = 0, i;
+    UINT32 event;
+
+    for (i = 0; i < cookie_count; i++)
+        if (!find_by_cookie(cookies[i]))
+        {
+            events[count].cookie = cookies[i];
+            events[count++].event = NAPAGENT_EVENT_CLOSED;
+        }
+    for (i = 0; i < NAPAGENT_MAX_ECS; i++)
+    {
+        struct session *session = sessions[i];
+        if (!session || session->pid != pid) continue;
+        while ((event = take_event(session, now)) != NAPAGENT_EVENT_NONE)
+        {
+            events[count].cookie = session->cookie;
+            events[count++].event = event;
+        }
+        if (session->retry_due && session->retry_due < *next) *next = session->retry_due;
+    }
+    return count;
+}
+
+HRESULT sessions_wait_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_count, UINT32 timeout_ms,
+                             UINT16 *event_count, NAPAGENT_EC_EVENT **events)
 {
     ULONGLONG deadline = GetTickCount64() + min(timeout_ms, MAX_WAIT_MS);
-    struct session *session;
+    NAPAGENT_EC_EVENT *found;
 
-    *event = NAPAGENT_EVENT_NONE;
+    *event_count = 0;
+    *events = NULL;
+    if (cookie_count > NAPAGENT_MAX_POLLED_COOKIES) return E_INVALIDARG;
+    /* At most: a CLOSED per cookie, and two events (GET_CONNECTIONS, SOH_CHANGE) per session. */
+    if (!(found = MIDL_user_allocate(sizeof(*found) * (cookie_count + 2 * NAPAGENT_MAX_ECS)))) return E_OUTOFMEMORY;
     EnterCriticalSection(&sessions_cs);
-    if (!(session = find_by_cookie(cookie)))
-    {
-        LeaveCriticalSection(&sessions_cs);
-        return NAP_E_NOT_INITIALIZED;
-    }
-    InterlockedIncrement(&session->refs);
     for (;;)
     {
-        ULONGLONG now = GetTickCount64(), wait;
+        ULONGLONG now = GetTickCount64(), next = deadline;
 
-        if ((*event = take_event(session, now)) != NAPAGENT_EVENT_NONE || now >= deadline) break;
-        wait = deadline - now;
-        if (session->retry_due && session->retry_due - now < wait) wait = session->retry_due - now;
-        SleepConditionVariableCS(&session->event_cv, &sessions_cs, (DWORD)wait);
+        if ((*event_count = collect_events(pid, cookies, cookie_count, found, now, &next)) || now >= deadline) break;
+        SleepConditionVariableCS(&events_cv, &sessions_cs, (DWORD)(max(next, now + 1) - now));
     }
     LeaveCriticalSection(&sessions_cs);
-    session_release(session);
+    *events = found;
     return S_OK;
+}
+
+struct session *sessions_find(UINT64 cookie)
+{
+    struct session *session;
+
+    EnterCriticalSection(&sessions_cs);
+    if ((session = find_by_cookie(cookie))) InterlockedIncrement(&session->refs);
+    LeaveCriticalSection(&sessions_cs);
+    return session;
+}
+
+void sessions_put(struct session *session)
+{
+    session_release(session);
+}
+
+HRESULT sessions_end(UINT64 cookie)
+{
+    struct session *session;
+
+    EnterCriticalSection(&sessions_cs);
+    if ((session = find_by_cookie(cookie))) session_close(session);
+    LeaveCriticalSection(&sessions_cs);
+    return session ? S_OK : NAP_E_NOT_INITIALIZED;
 }
 
 HRESULT sessions_answer_connections(struct session *session, UINT16 count,
@@ -636,7 +690,7 @@ HRESULT sessions_notify_soh_change(void)
     {
         if (!sessions[i]) continue;
         sessions[i]->pending_soh_change = TRUE;
-        WakeAllConditionVariable(&sessions[i]->event_cv);
+        WakeAllConditionVariable(&events_cv);
     }
     LeaveCriticalSection(&sessions_cs);
     agent_log("system SoH changed: notifying bound ECs");
@@ -662,7 +716,7 @@ HRESULT sessions_query_connections(UINT32 ec_id, UINT32 timeout_ms, UINT32 *coun
     InterlockedIncrement(&session->refs);
     seq = session->answer_seq;
     session->pending_get_connections = TRUE;
-    WakeAllConditionVariable(&session->event_cv);
+    WakeAllConditionVariable(&events_cv);
     while (session->answer_seq == seq && !session->closed)
     {
         ULONGLONG now = GetTickCount64();
@@ -776,7 +830,7 @@ ULONGLONG sessions_tick(ULONGLONG now)
             /* Probation is over: the EC redoes its exchange (retriggerHint is TRUE). */
             connection->probation_told = TRUE;
             sessions[i]->pending_soh_change = TRUE;
-            WakeAllConditionVariable(&sessions[i]->event_cv);
+            WakeAllConditionVariable(&events_cv);
             agent_log("EC %u: probation ended", sessions[i]->ec_id);
         }
     }

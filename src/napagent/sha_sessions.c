@@ -361,6 +361,31 @@ static struct sha_session *find_by_cookie(UINT64 cookie)
     return NULL;
 }
 
+struct sha_session *sha_sessions_find(UINT64 cookie)
+{
+    struct sha_session *session;
+
+    EnterCriticalSection(&sha_cs);
+    if ((session = find_by_cookie(cookie))) InterlockedIncrement(&session->refs);
+    LeaveCriticalSection(&sha_cs);
+    return session;
+}
+
+void sha_sessions_put(struct sha_session *session)
+{
+    release_session(session);
+}
+
+HRESULT sha_sessions_end(UINT64 cookie)
+{
+    struct sha_session *session;
+
+    EnterCriticalSection(&sha_cs);
+    if ((session = find_by_cookie(cookie))) close_session(session);
+    LeaveCriticalSection(&sha_cs);
+    return session ? S_OK : NAP_E_NOT_INITIALIZED;
+}
+
 /* Hands the event to the RPC stub: its buffers become MIDL allocations. */
 static void move_event_out(struct queued_event *queued, NAPAGENT_SHA_EVENT *event)
 {

@@ -19,7 +19,12 @@ static HRESULT ec_unbind(void **handle)
     return NapAgentEcUnbind((NAPAGENT_EC_HANDLE *)handle);
 }
 
-static const struct session_kind ec_kind = { ec_bind, ec_unbind };
+static HRESULT ec_end(RPC_BINDING_HANDLE binding, UINT64 cookie)
+{
+    return NapAgentEcEnd(binding, cookie);
+}
+
+static const struct session_kind ec_kind = { ec_bind, ec_unbind, ec_end };
 
 /* The inputs and outputs of any EC call. */
 struct ec_job
@@ -75,8 +80,8 @@ static HRESULT get_soh_request_call(struct session_job *base)
 {
     struct ec_job *job = ec_job(base);
 
-    return NapAgentEcGetSoHRequest(base->handle, &job->facts, &job->correlation, &job->flags, &job->retrigger,
-                                   &job->blob);
+    return NapAgentEcGetSoHRequest(base->binding, base->cookie, &job->facts, &job->correlation, &job->flags,
+                                   &job->retrigger, &job->blob);
 }
 
 HRESULT agent_link_get_soh_request(struct session_link *link, const NAPAGENT_CONNECTION_FACTS *facts,
@@ -106,7 +111,8 @@ static HRESULT process_soh_response_call(struct session_job *base)
 {
     struct ec_job *job = ec_job(base);
 
-    return NapAgentEcProcessSoHResponse(base->handle, &job->facts, job->size, job->bytes, &job->isolation);
+    return NapAgentEcProcessSoHResponse(base->binding, base->cookie, &job->facts, job->size, job->bytes,
+                                        &job->isolation);
 }
 
 HRESULT agent_link_process_soh_response(struct session_link *link, const NAPAGENT_CONNECTION_FACTS *facts,
@@ -133,7 +139,7 @@ HRESULT agent_link_process_soh_response(struct session_link *link, const NAPAGEN
 
 static HRESULT connection_down_call(struct session_job *base)
 {
-    return NapAgentEcConnectionDown(base->handle, &ec_job(base)->guid);
+    return NapAgentEcConnectionDown(base->binding, base->cookie, &ec_job(base)->guid);
 }
 
 HRESULT agent_link_connection_down(struct session_link *link, const GUID *connection_id)
@@ -146,7 +152,7 @@ HRESULT agent_link_connection_down(struct session_link *link, const GUID *connec
 
 static HRESULT soh_change_failure_call(struct session_job *base)
 {
-    return NapAgentEcSoHChangeFailure(base->handle);
+    return NapAgentEcSoHChangeFailure(base->binding, base->cookie);
 }
 
 HRESULT agent_link_soh_change_failure(struct session_link *link)
@@ -158,7 +164,7 @@ static HRESULT answer_connections_call(struct session_job *base)
 {
     struct ec_job *job = ec_job(base);
 
-    return NapAgentEcAnswerConnections(base->handle, job->size, job->connections);
+    return NapAgentEcAnswerConnections(base->binding, base->cookie, job->size, job->connections);
 }
 
 HRESULT agent_link_answer_connections(struct session_link *link, UINT16 count,
@@ -177,7 +183,7 @@ HRESULT agent_link_answer_connections(struct session_link *link, UINT16 count,
 
 static HRESULT callback_gone_call(struct session_job *base)
 {
-    return NapAgentEcCallbackGone(base->handle);
+    return NapAgentEcCallbackGone(base->binding, base->cookie);
 }
 
 HRESULT agent_link_callback_gone(struct session_link *link)
@@ -186,45 +192,6 @@ HRESULT agent_link_callback_gone(struct session_link *link)
 
     /* The agent dropped us: no rebinding behind the EC's back. */
     session_link_close(link);
-    return hr;
-}
-
-struct wait_call
-{
-    RPC_BINDING_HANDLE binding;
-    UINT64 cookie;
-    UINT32 timeout_ms;
-    UINT32 event;
-};
-
-static HRESULT wait_event_thunk(void *arg)
-{
-    struct wait_call *call = arg;
-
-    return NapAgentEcWaitEvent(call->binding, call->cookie, call->timeout_ms, &call->event);
-}
-
-/* The long poll runs on the event thread itself: it may block as long as the
- * agent does, which only delays callbacks, never the EC. */
-HRESULT agent_link_wait_event(struct session_link *link, UINT32 timeout_ms, UINT32 *event)
-{
-    struct wait_call call = { NULL, 0, timeout_ms, NAPAGENT_EVENT_NONE };
-    void *handle;
-    DWORD code;
-    HRESULT hr;
-
-    *event = NAPAGENT_EVENT_NONE;
-    if (FAILED(hr = session_link_wait_begin(link, &call.binding, &call.cookie, &handle))) return hr;
-    hr = rpc_guarded_call(wait_event_thunk, &call, &code);
-    if (code && rpc_code_means_disconnected(code)) hr = RPC_E_DISCONNECTED;
-    if (hr == RPC_E_DISCONNECTED || hr == NAP_E_NOT_INITIALIZED
-        || (SUCCEEDED(hr) && call.event == NAPAGENT_EVENT_CLOSED))
-    {
-        /* Closed by us: the end.  Otherwise the agent lost us: rebind next time. */
-        *event = session_link_wait_lost(link, handle) ? NAPAGENT_EVENT_CLOSED : NAPAGENT_EVENT_NONE;
-        return hr == NAP_E_NOT_INITIALIZED || SUCCEEDED(hr) ? S_OK : hr;
-    }
-    *event = call.event;
     return hr;
 }
 

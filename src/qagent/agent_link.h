@@ -21,9 +21,6 @@ HRESULT agent_link_process_soh_response(struct session_link *link, const NAPAGEN
                                         const BYTE *response, UINT16 size, NAPAGENT_ISOLATION *isolation);
 HRESULT agent_link_connection_down(struct session_link *link, const GUID *connection_id);
 HRESULT agent_link_soh_change_failure(struct session_link *link);
-/* The long poll, made on the calling (event) thread; *event is
- * NAPAGENT_EVENT_CLOSED only once the link was unbound. */
-HRESULT agent_link_wait_event(struct session_link *link, UINT32 timeout_ms, UINT32 *event);
 HRESULT agent_link_answer_connections(struct session_link *link, UINT16 count,
                                       const NAPAGENT_CONNECTION_FACTS *connections);
 /* The EC's callback said RPC_S_SERVER_UNAVAILABLE: the agent drops the session

@@ -7,9 +7,11 @@
  */
 #include "qagent_private.h"
 #include "agent_link.h"
+#include "event_pump.h"
 
-/* How long one long poll waits in the agent before it answers "no event". */
-#define EVENT_POLL_MS 5000
+/* The process's event pump (event_pump.c) fetches the session's events; the
+ * thread waits for them this long before it looks at its link again. */
+#define EVENT_WAIT_MS 5000
 /* Pauses between attempts to reach an agent that is gone: short at first, so
  * callbacks resume quickly after a restart, then no busier than 5 a second. */
 #define EVENT_RETRY_FIRST_MS 5
@@ -24,6 +26,7 @@ struct ec_session
      * waits for it before dropping the callback. */
     CRITICAL_SECTION callback_cs;
     INapEnforcementClientCallback *callback;   /* NULL once dropped */
+    struct event_mailbox mailbox;
     HANDLE thread;
     DWORD thread_id;
     volatile LONG stopping;
@@ -52,6 +55,7 @@ void ec_session_release(struct ec_session *session)
     session_link_free(session->link);
     drop_callback(session);
     if (session->thread) CloseHandle(session->thread);
+    event_mailbox_destroy(&session->mailbox);
     DeleteCriticalSection(&session->callback_cs);
     HeapFree(GetProcessHeap(), 0, session);
     com_server_object_destroyed();
@@ -120,25 +124,19 @@ static void answer_get_connections(struct ec_session *session)
     agent_link_answer_connections(session->link, count, facts);
 }
 
-static void run_event(struct ec_session *session, UINT32 event)
+/* Runs what the pump posted, in the order the agent queues it. */
+static void run_events(struct ec_session *session, UINT32 pending)
 {
     HRESULT hr;
 
     EnterCriticalSection(&session->callback_cs);
-    if (session->callback && !session->stopping)
+    if (session->callback && !session->stopping && (pending & EVENT_BIT(NAPAGENT_EVENT_GET_CONNECTIONS)))
+        answer_get_connections(session);
+    if (session->callback && !session->stopping && !session->dropped
+        && (pending & EVENT_BIT(NAPAGENT_EVENT_SOH_CHANGE)))
     {
-        switch (event)
-        {
-        case NAPAGENT_EVENT_SOH_CHANGE:
-            hr = INapEnforcementClientCallback_NotifySoHChange(session->callback);
-            if (callback_says_gone(hr)) drop_session(session);
-            break;
-        case NAPAGENT_EVENT_GET_CONNECTIONS:
-            answer_get_connections(session);
-            break;
-        default:
-            break;
-        }
+        hr = INapEnforcementClientCallback_NotifySoHChange(session->callback);
+        if (callback_says_gone(hr)) drop_session(session);
     }
     LeaveCriticalSection(&session->callback_cs);
 }
@@ -148,24 +146,41 @@ static DWORD WINAPI event_thread(void *arg)
     struct ec_session *session = arg;
     HRESULT init = CoInitializeEx(NULL, COINIT_MULTITHREADED);
     DWORD retry_ms = EVENT_RETRY_FIRST_MS;
+    void *watched_handle = NULL;
+    UINT64 watched_cookie = 0;
 
     while (!session->stopping && !session->dropped)
     {
-        UINT32 event;
-        HRESULT hr = agent_link_wait_event(session->link, EVENT_POLL_MS, &event);
+        RPC_BINDING_HANDLE binding;
+        UINT64 cookie;
+        void *handle;
+        UINT32 pending;
 
-        if (session->stopping) break;
-        if (FAILED(hr))
+        /* Binds again first if the agent lost the session. */
+        if (FAILED(session_link_wait_begin(session->link, &binding, &cookie, &handle))
+            || (cookie != watched_cookie && FAILED(event_pump_watch(&session->mailbox, cookie))))
         {
             /* The agent is gone or hung: try again, the binding rebinds when it is back. */
-            Sleep(retry_ms);
+            WaitForSingleObject(session->mailbox.ready, retry_ms);
             retry_ms = min(retry_ms * 2, EVENT_RETRY_MAX_MS);
             continue;
         }
         retry_ms = EVENT_RETRY_FIRST_MS;
-        if (event == NAPAGENT_EVENT_CLOSED) break;
-        run_event(session, event);
+        watched_cookie = cookie;
+        watched_handle = handle;
+        WaitForSingleObject(session->mailbox.ready, EVENT_WAIT_MS);
+        if (session->stopping) break;
+        pending = event_mailbox_take(&session->mailbox);
+        if (pending & EVENT_BIT(NAPAGENT_EVENT_CLOSED))
+        {
+            /* Closed by us: the end.  Otherwise the agent lost us: rebind. */
+            watched_cookie = 0;
+            if (session_link_wait_lost(session->link, watched_handle)) break;
+            continue;
+        }
+        run_events(session, pending);
     }
+    event_pump_unwatch(&session->mailbox);
     /* Uninitialize from inside a callback left the callback to us. */
     drop_callback(session);
     if (SUCCEEDED(init)) CoUninitialize();
@@ -184,6 +199,11 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
     session->timeout_ms = read_call_timeout();
     InitializeCriticalSection(&session->callback_cs);
     com_server_object_created();
+    if (!event_mailbox_init(&session->mailbox))
+    {
+        ec_session_release(session);
+        return HRESULT_FROM_WIN32(GetLastError());
+    }
     hr = agent_link_bind(id, session->timeout_ms, &session->link);
     if (FAILED(hr))
     {
@@ -211,8 +231,8 @@ HRESULT ec_session_stop(struct ec_session *session)
     HRESULT hr;
 
     InterlockedExchange(&session->stopping, 1);
-    /* Unbinding wakes the event thread's long poll with NAPAGENT_EVENT_CLOSED. */
     hr = session_link_unbind(session->link);
+    event_mailbox_wake(&session->mailbox);
     if (GetCurrentThreadId() != session->thread_id)
     {
         /* Waits for a callback in flight, then no callback runs any more. */

@@ -16,12 +16,11 @@
 #define MAX_RETIRED 32
 /* How long Initialize waits for an agent it had to start. */
 #define SERVICE_START_MS 15000
-/* A session call that finds its session gone rebinds and tries again.  Right
- * after a restart Wine may route a fresh context handle over a connection of
- * another server association (RPC_X_SS_CONTEXT_MISMATCH, agent_binding.c says
- * why): a few attempts ride that out; an agent not running ends them at once. */
-#define SESSION_CALL_ATTEMPTS 8
-#define MISMATCH_PAUSE_MS 4
+/* A session call that finds its session gone (the agent restarted, or
+ * replaced it) rebinds and tries again; an agent not running ends the
+ * attempts at once.  Two are enough: the second call names a session the
+ * agent has just made.  One more covers a restart between the two. */
+#define SESSION_CALL_ATTEMPTS 3
 
 struct session_link
 {
@@ -166,14 +165,14 @@ static HRESULT bind_call(struct session_job *job)
 {
     struct session_link *link = job->link;
 
-    return link->kind->bind(job->binding, link->id, GetCurrentProcessId(), job->previous_cookie, &job->cookie,
+    return link->kind->bind(job->binding, link->id, GetCurrentProcessId(), job->previous_cookie, &job->new_cookie,
                             &job->new_handle);
 }
 
 /* Binds (or rebinds) unless bound; only one thread binds at a time, the
  * others wait for it within their own timeout.  *binding and *handle: what a
  * call uses. */
-static HRESULT ensure_bound(struct session_link *link, RPC_BINDING_HANDLE *binding, void **handle)
+static HRESULT ensure_bound(struct session_link *link, RPC_BINDING_HANDLE *binding, UINT64 *cookie, void **handle)
 {
     ULONGLONG deadline = GetTickCount64() + link->timeout_ms;
     struct session_job *job = NULL;
@@ -193,6 +192,7 @@ static HRESULT ensure_bound(struct session_link *link, RPC_BINDING_HANDLE *bindi
     else if (!find_agent(link)) hr = RPC_E_DISCONNECTED;
     else hr = S_FALSE;
     *binding = link->binding;
+    *cookie = link->cookie;
     *handle = link->handle;
     if (hr != S_FALSE)
     {
@@ -214,12 +214,13 @@ static HRESULT ensure_bound(struct session_link *link, RPC_BINDING_HANDLE *bindi
     if (SUCCEEDED(hr) && !link->closed)
     {
         link->handle = job->new_handle;
-        link->cookie = job->cookie;
+        link->cookie = job->new_cookie;
         job->new_handle = NULL;
     }
     else if (SUCCEEDED(hr)) hr = NAP_E_NOT_INITIALIZED; /* unbound meanwhile: destroy_job unbinds it */
     link->rebinding = FALSE;
     *binding = link->binding;
+    *cookie = link->cookie;
     *handle = link->handle;
     WakeAllConditionVariable(&link->bound_cv);
     ReleaseSRWLockExclusive(&link->lock);
@@ -235,17 +236,15 @@ HRESULT session_link_call(struct session_job *job)
 
     for (attempt = 0; attempt < SESSION_CALL_ATTEMPTS; attempt++)
     {
-        if (FAILED(hr = ensure_bound(link, &job->binding, &job->handle))) return hr;
+        if (FAILED(hr = ensure_bound(link, &job->binding, &job->cookie, &job->handle))) return hr;
         hr = run_job(job);
-        /* Lost: the agent restarted (context mismatch), died, or closed the
-         * session while going down. */
+        /* Lost: the agent restarted (it knows no such cookie), died, or
+         * closed the session while going down. */
         if (hr != RPC_E_DISCONNECTED && hr != NAP_E_NOT_INITIALIZED) return hr;
         AcquireSRWLockExclusive(&link->lock);
         retire_session(link, job->handle);
         ReleaseSRWLockExclusive(&link->lock);
         if (job->cleanup) job->cleanup(job);
-        /* The mismatch race settles within milliseconds: give it a few. */
-        if (job->job.exception_code == RPC_X_SS_CONTEXT_MISMATCH) Sleep(MISMATCH_PAUSE_MS * (attempt + 1));
     }
     return hr == NAP_E_NOT_INITIALIZED ? RPC_E_DISCONNECTED : hr;
 }
@@ -254,13 +253,14 @@ static HRESULT first_bind(struct session_link *link)
 {
     RPC_BINDING_HANDLE binding;
     ULONGLONG deadline;
+    UINT64 cookie;
     void *handle;
-    HRESULT hr = ensure_bound(link, &binding, &handle);
+    HRESULT hr = ensure_bound(link, &binding, &cookie, &handle);
 
     /* As on Windows, Initialize starts the agent's service when it is stopped. */
     if (hr != RPC_E_DISCONNECTED || !agent_service_start()) return hr;
     deadline = GetTickCount64() + SERVICE_START_MS;
-    while ((hr = ensure_bound(link, &binding, &handle)) == RPC_E_DISCONNECTED && GetTickCount64() < deadline)
+    while ((hr = ensure_bound(link, &binding, &cookie, &handle)) == RPC_E_DISCONNECTED && GetTickCount64() < deadline)
         Sleep(10);
     return hr;
 }
@@ -293,9 +293,28 @@ static HRESULT unbind_call(struct session_job *job)
     return job->link->kind->unbind(&job->handle);
 }
 
+static HRESULT end_call(struct session_job *job)
+{
+    return job->link->kind->end(job->binding, job->cookie);
+}
+
+/* The context handle is unknown on the connection rpcrt4 picked (Wine may
+ * split one client's connections over two server associations): end the
+ * session by its cookie; destroy_job frees the handle locally. */
+static HRESULT end_session(struct session_job *job)
+{
+    HRESULT hr;
+
+    job->call = end_call;
+    hr = run_job(job);
+    return hr == NAP_E_NOT_INITIALIZED ? S_OK : hr;
+}
+
 HRESULT session_link_unbind(struct session_link *link)
 {
     struct session_job *job;
+    RPC_BINDING_HANDLE binding;
+    UINT64 cookie;
     void *handle;
     BOOL closed;
     HRESULT hr;
@@ -303,6 +322,8 @@ HRESULT session_link_unbind(struct session_link *link)
     AcquireSRWLockExclusive(&link->lock);
     closed = link->closed;
     link->closed = TRUE;
+    binding = link->binding;
+    cookie = link->cookie;
     handle = link->handle;
     link->handle = NULL;
     WakeAllConditionVariable(&link->bound_cv);
@@ -319,9 +340,12 @@ HRESULT session_link_unbind(struct session_link *link)
         RpcSsDestroyClientContext(&handle);
         return E_OUTOFMEMORY;
     }
+    job->binding = binding;
+    job->cookie = cookie;
     job->handle = handle;
     job->owns_handle = TRUE;
     hr = run_job(job);
+    if (hr == RPC_E_DISCONNECTED && job->job.exception_code == RPC_X_SS_CONTEXT_MISMATCH) hr = end_session(job);
     session_job_release(job);
     return hr;
 }
@@ -336,9 +360,10 @@ void session_link_free(struct session_link *link)
 HRESULT session_link_check(struct session_link *link)
 {
     RPC_BINDING_HANDLE binding;
+    UINT64 cookie;
     void *handle;
 
-    return ensure_bound(link, &binding, &handle);
+    return ensure_bound(link, &binding, &cookie, &handle);
 }
 
 void session_link_close(struct session_link *link)
@@ -352,14 +377,7 @@ void session_link_close(struct session_link *link)
 HRESULT session_link_wait_begin(struct session_link *link, RPC_BINDING_HANDLE *binding, UINT64 *cookie,
                                 void **handle)
 {
-    HRESULT hr = ensure_bound(link, binding, handle);
-
-    if (FAILED(hr)) return hr;
-    AcquireSRWLockShared(&link->lock);
-    *binding = link->binding;
-    *cookie = link->cookie;
-    ReleaseSRWLockShared(&link->lock);
-    return S_OK;
+    return ensure_bound(link, binding, cookie, handle);
 }
 
 BOOL session_link_wait_lost(struct session_link *link, void *handle)

@@ -16,12 +16,14 @@
 
 struct session_link;
 
-/* The two RPC calls that open and close one kind of session (EC or SHA). */
+/* The RPC calls that open and close one kind of session (EC or SHA).  end
+ * closes it by cookie when unbind could not use the context handle. */
 struct session_kind
 {
     HRESULT (*bind)(RPC_BINDING_HANDLE binding, UINT32 id, UINT32 process_id, UINT64 previous_cookie,
                     UINT64 *cookie, void **handle);
     HRESULT (*unbind)(void **handle);
+    HRESULT (*end)(RPC_BINDING_HANDLE binding, UINT64 cookie);
 };
 
 /* One call to the agent.  Everything it needs lives in the job (a struct
@@ -32,6 +34,7 @@ struct session_job
     struct call_job job;
     struct session_link *link;
     RPC_BINDING_HANDLE binding;          /* set before the call */
+    UINT64 cookie;                       /* names the session in the call; set before it */
     void *handle;                        /* the session's context handle, set before the call */
     HRESULT (*call)(struct session_job *job);
     /* Frees what the call returned that the caller did not take; may be NULL. */
@@ -39,7 +42,7 @@ struct session_job
     /* Used by session_link.c only. */
     BOOL owns_handle;
     UINT64 previous_cookie;
-    UINT64 cookie;
+    UINT64 new_cookie;
     void *new_handle;
 };
 
@@ -62,9 +65,10 @@ void session_link_close(struct session_link *link);
 /* Runs a session call, rebinding first if needed and again if it finds the session gone. */
 HRESULT session_link_call(struct session_job *job);
 
-/* The long poll, made on the calling (event) thread: *binding, *cookie and
- * *handle are what to wait with.  After the wait, session_link_wait_lost for
- * a wait that failed or found its session closed: TRUE if we unbound it. */
+/* Before waiting for the session's events, on the calling (event) thread:
+ * binds if needed; *binding, *cookie and *handle are the session's now.
+ * After a wait that failed or found its session closed, session_link_wait_lost:
+ * TRUE if we unbound it, FALSE if the agent lost it (the next begin rebinds). */
 HRESULT session_link_wait_begin(struct session_link *link, RPC_BINDING_HANDLE *binding, UINT64 *cookie,
                                 void **handle);
 BOOL session_link_wait_lost(struct session_link *link, void *handle);

@@ -21,7 +21,12 @@ static HRESULT sha_unbind(void **handle)
     return NapAgentShaUnbind((NAPAGENT_SHA_HANDLE *)handle);
 }
 
-static const struct session_kind sha_kind = { sha_bind, sha_unbind };
+static HRESULT sha_end(RPC_BINDING_HANDLE binding, UINT64 cookie)
+{
+    return NapAgentShaEnd(binding, cookie);
+}
+
+static const struct session_kind sha_kind = { sha_bind, sha_unbind, sha_end };
 
 /* The inputs and outputs of any SHA call. */
 struct sha_job
@@ -66,7 +71,7 @@ HRESULT sha_link_bind(UINT32 sha_id, DWORD timeout_ms, struct session_link **out
 
 static HRESULT notify_call(struct session_job *base)
 {
-    return NapAgentShaNotifySoHChange(base->handle);
+    return NapAgentShaNotifySoHChange(base->binding, base->cookie);
 }
 
 HRESULT sha_link_notify_soh_change(struct session_link *link)
@@ -76,7 +81,7 @@ HRESULT sha_link_notify_soh_change(struct session_link *link)
 
 static HRESULT flush_call(struct session_job *base)
 {
-    return NapAgentShaFlushCache(base->handle);
+    return NapAgentShaFlushCache(base->binding, base->cookie);
 }
 
 HRESULT sha_link_flush_cache(struct session_link *link)
@@ -115,7 +120,7 @@ static HRESULT answer_call(struct session_job *base)
 {
     struct sha_job *job = sha_job(base);
 
-    return NapAgentShaAnswer(base->handle, job->request_id, &job->answer);
+    return NapAgentShaAnswer(base->binding, base->cookie, job->request_id, &job->answer);
 }
 
 /* The answer is copied into the job, since the job may outlive the caller. */
@@ -137,7 +142,7 @@ HRESULT sha_link_answer(struct session_link *link, UINT32 request_id, const NAPA
 
 static HRESULT gone_call(struct session_job *base)
 {
-    return NapAgentShaCallbackGone(base->handle);
+    return NapAgentShaCallbackGone(base->binding, base->cookie);
 }
 
 HRESULT sha_link_callback_gone(struct session_link *link)

@@ -31,6 +31,7 @@ struct bench
     RPC_BINDING_HANDLE ping_binding;     /* agent_endpoint_bind, for NapAgentPing */
     RPC_BINDING_HANDLE raw_binding;      /* agent_endpoint_bind, for NapAgentEcBind */
     NAPAGENT_EC_HANDLE raw_ec;           /* a session bound by hand (no qagent) */
+    UINT64 raw_cookie;                   /* what its calls name it by */
     NAPAGENT_CONNECTION_FACTS raw_facts;
     BYTE request[maxNetworkSoHSize];     /* the request the binding got first */
     UINT16 request_size;
@@ -75,8 +76,8 @@ static HRESULT raw_thunk(void *arg)
 {
     struct raw_call *call = arg;
 
-    return NapAgentEcGetSoHRequest(call->bench->raw_ec, &call->bench->raw_facts, &call->correlation, &call->flags,
-                                   &call->retrigger, &call->request);
+    return NapAgentEcGetSoHRequest(call->bench->raw_binding, call->bench->raw_cookie, &call->bench->raw_facts,
+                                   &call->correlation, &call->flags, &call->retrigger, &call->request);
 }
 
 static HRESULT op_raw(struct bench *bench)
@@ -269,6 +270,7 @@ int main(int argc, char **argv)
         call.binding = bench->raw_binding;
         CHECK(rpc_guarded_call(bind_thunk, &call, NULL), "NapAgentEcBind (raw session)");
         bench->raw_ec = call.ec;
+        bench->raw_cookie = call.cookie;
         CHECK(INapEnforcementClientConnection_GetMaxSize(bench->connection, &max_size), "GetMaxSize");
         CoCreateGuid(&bench->raw_facts.connection_id);
         bench->raw_facts.max_size = max_size;

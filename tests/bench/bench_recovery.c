@@ -181,14 +181,14 @@ static HRESULT raw_bind_thunk(void *arg)
                           &call->ec);
 }
 
-struct raw_request_call { NAPAGENT_EC_HANDLE ec; NAPAGENT_CONNECTION_FACTS facts; NAPAGENT_CORRELATION correlation;
+struct raw_request_call { RPC_BINDING_HANDLE binding; UINT64 cookie; NAPAGENT_CONNECTION_FACTS facts; NAPAGENT_CORRELATION correlation;
                           BYTE flags; BOOL retrigger; NAPAGENT_BLOB request; };
 
 static HRESULT raw_request_thunk(void *arg)
 {
     struct raw_request_call *call = arg;
 
-    return NapAgentEcGetSoHRequest(call->ec, &call->facts, &call->correlation, &call->flags, &call->retrigger,
+    return NapAgentEcGetSoHRequest(call->binding, call->cookie, &call->facts, &call->correlation, &call->flags, &call->retrigger,
                                    &call->request);
 }
 
@@ -218,7 +218,8 @@ static BOOL breakdown_round(UINT64 *cookie, struct series *s_find, struct series
     hr = rpc_guarded_call(raw_bind_thunk, &bind, NULL);
     QueryPerformanceCounter(&c);
     if (FAILED(hr)) { fprintf(stderr, "bench: NapAgentEcBind: 0x%08lx\n", hr); RpcBindingFree(&bind.binding); return FALSE; }
-    request.ec = bind.ec;
+    request.binding = bind.binding;
+    request.cookie = bind.cookie;
     CoCreateGuid(&request.facts.connection_id);
     request.facts.max_size = maxNetworkSoHSize;
     hr = rpc_guarded_call(raw_request_thunk, &request, NULL);
