@@ -688,11 +688,11 @@ HRESULT sessions_notify_soh_change(void)
     soh_change_count++;
     for (i = 0; i < NAPAGENT_MAX_ECS; i++)
     {
-        if (!sessions[i]) continue;
-        sessions[i]->pending_soh_change = TRUE;
-        WakeAllConditionVariable(&events_cv);
+        if (sessions[i]) sessions[i]->pending_soh_change = TRUE;
     }
     LeaveCriticalSection(&sessions_cs);
+    /* Once, and outside the lock: the polls it wakes take the lock at once. */
+    WakeAllConditionVariable(&events_cv);
     agent_log("system SoH changed: notifying bound ECs");
     return S_OK;
 }

@@ -148,6 +148,7 @@ static DWORD WINAPI event_thread(void *arg)
     DWORD retry_ms = EVENT_RETRY_FIRST_MS;
     void *watched_handle = NULL;
     UINT64 watched_cookie = 0;
+    UINT32 carried = 0;      /* taken while retrying, run once bound again */
 
     while (!session->stopping && !session->dropped)
     {
@@ -161,16 +162,16 @@ static DWORD WINAPI event_thread(void *arg)
             || (cookie != watched_cookie && FAILED(event_pump_watch(&session->mailbox, cookie))))
         {
             /* The agent is gone or hung: try again, the binding rebinds when it is back. */
-            WaitForSingleObject(session->mailbox.ready, retry_ms);
+            carried |= event_mailbox_wait(&session->mailbox, retry_ms);
             retry_ms = min(retry_ms * 2, EVENT_RETRY_MAX_MS);
             continue;
         }
         retry_ms = EVENT_RETRY_FIRST_MS;
         watched_cookie = cookie;
         watched_handle = handle;
-        WaitForSingleObject(session->mailbox.ready, EVENT_WAIT_MS);
+        pending = carried | event_mailbox_wait(&session->mailbox, carried ? 0 : EVENT_WAIT_MS);
+        carried = 0;
         if (session->stopping) break;
-        pending = event_mailbox_take(&session->mailbox);
         if (pending & EVENT_BIT(NAPAGENT_EVENT_CLOSED))
         {
             /* Closed by us: the end.  Otherwise the agent lost us: rebind. */
@@ -199,11 +200,7 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
     session->timeout_ms = read_call_timeout();
     InitializeCriticalSection(&session->callback_cs);
     com_server_object_created();
-    if (!event_mailbox_init(&session->mailbox))
-    {
-        ec_session_release(session);
-        return HRESULT_FROM_WIN32(GetLastError());
-    }
+    event_mailbox_init(&session->mailbox);
     hr = agent_link_bind(id, session->timeout_ms, &session->link);
     if (FAILED(hr))
     {

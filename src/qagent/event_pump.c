@@ -43,6 +43,10 @@ struct poll_call
 };
 
 static SRWLOCK pump_lock = SRWLOCK_INIT;
+/* Every mailbox's waiter sleeps on this one: a reply carrying events for 20
+ * sessions wakes them with one call (a futex under Wine), where 20 kernel
+ * events would cost 20 wineserver round trips. */
+static CONDITION_VARIABLE mail_cv = CONDITION_VARIABLE_INIT;
 static struct event_mailbox *watched[NAPAGENT_MAX_POLLED_COOKIES];
 static unsigned int watched_count;
 static BOOL pump_running;
@@ -50,32 +54,41 @@ static struct stray strays[STRAY_COUNT];
 /* The running pump's; a pump that is ending no longer touches it. */
 static struct poll_call pump_call;
 
-BOOL event_mailbox_init(struct event_mailbox *mailbox)
+void event_mailbox_init(struct event_mailbox *mailbox)
 {
     mailbox->cookie = 0;
     mailbox->pending = 0;
-    return (mailbox->ready = CreateEventW(NULL, FALSE, FALSE, NULL)) != NULL;
+    mailbox->woken = FALSE;
 }
 
 void event_mailbox_destroy(struct event_mailbox *mailbox)
 {
     event_pump_unwatch(mailbox);
-    if (mailbox->ready) CloseHandle(mailbox->ready);
-    mailbox->ready = NULL;
 }
 
 void event_mailbox_wake(struct event_mailbox *mailbox)
 {
-    SetEvent(mailbox->ready);
+    AcquireSRWLockExclusive(&pump_lock);
+    mailbox->woken = TRUE;
+    WakeAllConditionVariable(&mail_cv);
+    ReleaseSRWLockExclusive(&pump_lock);
 }
 
-UINT32 event_mailbox_take(struct event_mailbox *mailbox)
+UINT32 event_mailbox_wait(struct event_mailbox *mailbox, DWORD timeout_ms)
 {
+    ULONGLONG deadline = GetTickCount64() + timeout_ms;
     UINT32 pending;
 
     AcquireSRWLockExclusive(&pump_lock);
+    while (!mailbox->pending && !mailbox->woken)
+    {
+        ULONGLONG now = GetTickCount64();
+        if (now >= deadline) break;
+        SleepConditionVariableSRW(&mail_cv, &pump_lock, (DWORD)(deadline - now), 0);
+    }
     pending = mailbox->pending;
     mailbox->pending = 0;
+    mailbox->woken = FALSE;
     ReleaseSRWLockExclusive(&pump_lock);
     return pending;
 }
@@ -87,11 +100,10 @@ static void forget(unsigned int index)
     watched[index] = watched[--watched_count];
 }
 
-/* Caller holds pump_lock. */
+/* Caller holds pump_lock, and wakes mail_cv after. */
 static void post(struct event_mailbox *mailbox, UINT32 event)
 {
     mailbox->pending |= EVENT_BIT(event);
-    SetEvent(mailbox->ready);
 }
 
 /* Caller holds pump_lock: the events of a session no mailbox watches yet. */
@@ -151,6 +163,8 @@ static void deliver(const NAPAGENT_EC_EVENT *events, UINT16 count)
         if (events[i].event == NAPAGENT_EVENT_CLOSED) forget(k);
     }
     ReleaseSRWLockExclusive(&pump_lock);
+    /* Outside the lock: each waiter takes it at once. */
+    WakeAllConditionVariable(&mail_cv);
 }
 
 /* The agent went away: every session rebinds, each on its own thread. */
@@ -162,6 +176,7 @@ static void lose_all(void)
         post(watched[0], NAPAGENT_EVENT_CLOSED);
         forget(0);
     }
+    WakeAllConditionVariable(&mail_cv);
     ReleaseSRWLockExclusive(&pump_lock);
 }
 
@@ -280,7 +295,7 @@ HRESULT event_pump_watch(struct event_mailbox *mailbox, UINT64 cookie)
         if ((pending = claim_strays(cookie, GetTickCount64())))
         {
             mailbox->pending |= pending;
-            SetEvent(mailbox->ready);
+            WakeAllConditionVariable(&mail_cv);
         }
     }
     ReleaseSRWLockExclusive(&pump_lock);

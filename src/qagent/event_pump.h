@@ -10,25 +10,26 @@
 
 #include <windows.h>
 
-/* Where the pump leaves one session's events.  The session's event thread
- * waits on ready, then takes them; nothing of the pump blocks on it. */
+/* Where the pump leaves one session's events, for the session's event
+ * thread to take; nothing of the pump ever blocks on it.  All fields are the
+ * pump's, under its lock. */
 struct event_mailbox
 {
-    HANDLE ready;        /* auto-reset; set by the pump, or by event_mailbox_wake */
-    /* The pump's, under its lock. */
     UINT64 cookie;       /* the session the mailbox is watched for; 0: not watched */
     UINT32 pending;      /* EVENT_BIT() of each event posted and not taken */
+    BOOL woken;          /* event_mailbox_wake was called */
 };
 
 #define EVENT_BIT(event) (1u << (event))
 
-BOOL event_mailbox_init(struct event_mailbox *mailbox);
-/* Unwatches it first. */
+void event_mailbox_init(struct event_mailbox *mailbox);
+/* Unwatches it. */
 void event_mailbox_destroy(struct event_mailbox *mailbox);
-/* Wakes the waiting thread with nothing posted (the session is stopping). */
+/* Ends a wait with nothing posted (the session is stopping). */
 void event_mailbox_wake(struct event_mailbox *mailbox);
-/* The events posted since the last take, as EVENT_BIT()s. */
-UINT32 event_mailbox_take(struct event_mailbox *mailbox);
+/* Waits up to timeout_ms for events or a wake, then takes the events posted
+ * since the last call, as EVENT_BIT()s (0: none). */
+UINT32 event_mailbox_wait(struct event_mailbox *mailbox, DWORD timeout_ms);
 
 /* Makes the pump fetch the events of the session cookie names for this
  * mailbox (replacing what it watched before), starting the pump if none

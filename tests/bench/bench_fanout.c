@@ -243,7 +243,7 @@ int main(int argc, char **argv)
     }
     Sleep(200); /* every event thread in its long poll */
 
-    printf("bench_fanout: %u bound ECs in one process (one binding each, one event thread each), %u rounds\n",
+    printf("bench_fanout: %u bound ECs in one process (one binding and one callback thread each, one event poll for all), %u rounds\n",
            FAN_COUNT, (unsigned)rounds);
     /* Warm-up: a few notifications and pings, untimed. */
     for (r = 0; r < rounds + 3; r++)

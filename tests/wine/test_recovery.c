@@ -216,6 +216,74 @@ static void test_agent_killed_and_restarted(void **state)
     assert_int_equal(callback_sink_refs(&sink), 1);
 }
 
+/* Several bindings of one process call at the same instant right after a
+ * restart, while their event threads rebind too: the moment Wine may open
+ * the first connections to the new endpoint in parallel.  Every first call
+ * succeeds, in every cycle. */
+struct first_call
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    HANDLE go;
+    HRESULT hr;
+};
+
+static DWORD WINAPI first_call_thread(void *arg)
+{
+    struct first_call *call = arg;
+    BOOL retrigger;
+
+    WaitForSingleObject(call->go, INFINITE);
+    call->hr = INapEnforcementClientBinding_GetSoHRequest(call->binding, call->connection, &retrigger);
+    return 0;
+}
+
+#define FIRST_CALLERS (STRESS_COUNT + 1)
+
+static void test_first_calls_after_restart_succeed(void **state)
+{
+    static struct callback_sink sinks[FIRST_CALLERS];
+    struct first_call calls[FIRST_CALLERS];
+    HANDLE threads[FIRST_CALLERS], go = CreateEventW(NULL, TRUE, FALSE, NULL);
+    unsigned int i, cycle;
+
+    (void)state;
+    for (i = 0; i < FIRST_CALLERS; i++)
+    {
+        assert_int_equal(bind_ec(i ? STRESS_FIRST + i - 1 : EC_ID, &sinks[i], &calls[i].binding,
+                                 &calls[i].connection), S_OK);
+        calls[i].go = go;
+    }
+    for (cycle = 0; cycle < 8; cycle++)
+    {
+        test_kill_agent(agent);
+        Sleep(10 + 10 * (cycle % 3));
+        assert_non_null(agent = test_start_agent());
+        ResetEvent(go);
+        for (i = 0; i < FIRST_CALLERS; i++)
+        {
+            calls[i].hr = E_FAIL;
+            assert_non_null(threads[i] = CreateThread(NULL, 0, first_call_thread, &calls[i], 0, NULL));
+        }
+        SetEvent(go);
+        assert_int_equal(WaitForMultipleObjects(FIRST_CALLERS, threads, TRUE, 10000), WAIT_OBJECT_0);
+        for (i = 0; i < FIRST_CALLERS; i++)
+        {
+            CloseHandle(threads[i]);
+            if (calls[i].hr != S_OK) fprintf(stderr, "cycle %u, binding %u: 0x%08lx\n", cycle, i, calls[i].hr);
+            assert_int_equal(calls[i].hr, S_OK);
+        }
+    }
+    for (i = 0; i < FIRST_CALLERS; i++)
+    {
+        assert_int_equal(ec_exchange(calls[i].binding, calls[i].connection), S_OK);
+        assert_int_equal(INapEnforcementClientConnection_Release(calls[i].connection), 0);
+        assert_int_equal(INapEnforcementClientBinding_Uninitialize(calls[i].binding), S_OK);
+        assert_int_equal(INapEnforcementClientBinding_Release(calls[i].binding), 0);
+    }
+    CloseHandle(go);
+}
+
 static void test_response_to_previous_agents_request(void **state)
 {
     INapEnforcementClientBinding *binding;
@@ -439,6 +507,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] =
     {
         cmocka_unit_test(test_agent_killed_and_restarted),
+        cmocka_unit_test(test_first_calls_after_restart_succeed),
         cmocka_unit_test(test_response_to_previous_agents_request),
         cmocka_unit_test(test_uninitialize_while_agent_down),
         cmocka_unit_test(test_hung_agent),
