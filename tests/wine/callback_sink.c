@@ -55,6 +55,7 @@ static HRESULT WINAPI sink_NotifySoHChange(INapEnforcementClientCallback *iface)
         sink->binding = NULL;
         sink->release_in_notify = FALSE;
     }
+    if (sink->sleep_in_notify_ms) Sleep(sink->sleep_in_notify_ms);
     /* Counted last, so a test that sees the count also sees the work above. */
     InterlockedIncrement(&sink->notify_count);
     return sink->notify_result;

@@ -27,6 +27,7 @@ struct callback_sink
     BOOL uninitialize_in_notify;       /* call binding->Uninitialize() */
     HRESULT uninitialize_in_notify_result;
     BOOL release_in_notify;            /* release `binding` (the test gave up its reference) */
+    DWORD sleep_in_notify_ms;          /* a slow EC: NotifySoHChange takes this long */
     LONG refs_during_notify;
     /* What GetConnections returns (AddRef'd for the caller, as the SDK sample does). */
     UINT16 connection_count;

@@ -17,6 +17,7 @@
 #define EC_ID          0x000137F1u /* registered and enabled */
 #define EC_ID_OTHER    0x000137F3u /* registered and enabled, for a second binding */
 #define EC_ID_DISABLED 0x000137F2u /* registered, disabled */
+#define EC_ID_THIRD    0x000137F6u /* registered and enabled, for a third binding */
 #define EC_ID_UNKNOWN  0x000137FEu /* never registered */
 #define ALREADY_INITIALIZED HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED)
 
@@ -30,6 +31,7 @@ static int setup_agent(void **state)
     test_unregister_ec(EC_ID_UNKNOWN);
     if (FAILED(test_register_ec(EC_ID, TRUE))) return -1;
     if (FAILED(test_register_ec(EC_ID_OTHER, TRUE))) return -1;
+    if (FAILED(test_register_ec(EC_ID_THIRD, TRUE))) return -1;
     if (FAILED(test_register_ec(EC_ID_DISABLED, FALSE))) return -1;
     if (FAILED(test_set_retry_interval(200))) return -1;
     return 0;
@@ -421,6 +423,42 @@ static void test_notify_runs_on_binding_thread(void **state)
     release_binding(binding);
 }
 
+/* One event poll serves every binding of a process (src/qagent/event_pump.c):
+ * each binding still hears NotifySoHChange on a thread of its own, a slow
+ * EC does not hold up the others, and a binding that ended hears nothing. */
+static void test_soh_change_reaches_every_binding(void **state)
+{
+    struct callback_sink sinks[3];
+    const UINT32 ids[3] = { EC_ID, EC_ID_OTHER, EC_ID_THIRD };
+    INapEnforcementClientBinding *bindings[3];
+    DWORD start;
+    unsigned int i;
+
+    (void)state;
+    for (i = 0; i < 3; i++) bindings[i] = bound_binding(&sinks[i], ids[i]);
+    sinks[0].sleep_in_notify_ms = 1500;
+    start = GetTickCount();
+    assert_int_equal(test_notify_soh_change(), S_OK);
+    assert_true(callback_sink_wait_notify(&sinks[1], 1, 5000));
+    assert_true(callback_sink_wait_notify(&sinks[2], 1, 5000));
+    assert_true(GetTickCount() - start < 1000);  /* not after the slow one */
+    assert_int_not_equal(sinks[1].notify_thread_id, sinks[2].notify_thread_id);
+    assert_int_not_equal(sinks[1].notify_thread_id, GetCurrentThreadId());
+    assert_true(callback_sink_wait_notify(&sinks[0], 1, 5000));
+    assert_int_not_equal(sinks[0].notify_thread_id, sinks[1].notify_thread_id);
+    sinks[0].sleep_in_notify_ms = 0;
+
+    release_binding(bindings[1]);
+    assert_int_equal(test_notify_soh_change(), S_OK);
+    assert_true(callback_sink_wait_notify(&sinks[0], 2, 5000));
+    assert_true(callback_sink_wait_notify(&sinks[2], 2, 5000));
+    Sleep(100);
+    assert_int_equal(sinks[1].notify_count, 1);
+    release_binding(bindings[0]);
+    release_binding(bindings[2]);
+    for (i = 0; i < 3; i++) assert_int_equal(callback_sink_refs(&sinks[i]), 1);
+}
+
 static void test_soh_change_failure_retry(void **state)
 {
     struct callback_sink sink;
@@ -665,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_connection_state_down),
         cmocka_unit_test(test_retrigger_hint),
         cmocka_unit_test(test_notify_runs_on_binding_thread),
+        cmocka_unit_test(test_soh_change_reaches_every_binding),
         cmocka_unit_test(test_soh_change_failure_retry),
         cmocka_unit_test(test_get_connections),
         cmocka_unit_test(test_uninitialize_inside_callback),
