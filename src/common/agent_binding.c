@@ -15,8 +15,10 @@
  * Two threads opening the first connections of a new endpoint at once land
  * in two server associations, and a context handle made on one raises
  * RPC_X_SS_CONTEXT_MISMATCH on the other (measured after agent restarts).
- * So the first call on each new endpoint is made alone, before anyone else
- * gets a handle to it. */
+ * Session calls name their session by cookie, so they do not depend on it
+ * (docs/decisions.md); making the first call on each new endpoint alone
+ * still keeps the usual case in one association, where Unbind finds its
+ * context handle and a rundown means the client really went away. */
 #define PRIME_TIMEOUT_MS 5000
 
 static SRWLOCK prime_lock = SRWLOCK_INIT;
