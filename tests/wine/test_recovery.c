@@ -82,6 +82,78 @@ static int run_stress_child(UINT32 id)
     return 0;
 }
 
+/* --child-sigstop <id> <dir>: tests/scripts/test_sigstop.sh stops the agent
+ * with a real SIGSTOP and continues it; the two sides meet through files in
+ * dir.  Exit 0 only if every call on the stopped agent returned RPC_E_TIMEOUT
+ * within its bound and the binding worked again after SIGCONT. */
+static BOOL wait_for_file(const WCHAR *dir, const WCHAR *name, DWORD timeout_ms)
+{
+    WCHAR path[MAX_PATH];
+    DWORD start = GetTickCount();
+
+    swprintf(path, ARRAYSIZE(path), L"%ls\\%ls", dir, name);
+    while (GetFileAttributesW(path) == INVALID_FILE_ATTRIBUTES)
+    {
+        if (GetTickCount() - start > timeout_ms) return FALSE;
+        Sleep(10);
+    }
+    return TRUE;
+}
+
+static BOOL create_file(const WCHAR *dir, const WCHAR *name)
+{
+    WCHAR path[MAX_PATH];
+    HANDLE file;
+
+    swprintf(path, ARRAYSIZE(path), L"%ls\\%ls", dir, name);
+    file = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE) return FALSE;
+    CloseHandle(file);
+    return TRUE;
+}
+
+/* The bound the binding reads at Initialize (src/qagent/call_timeout.c). */
+static DWORD read_call_timeout_setting(void)
+{
+    DWORD value = 5000, size = sizeof(value);
+
+    RegGetValueW(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Services\\napagent\\Parameters",
+                 L"ClientCallTimeoutMs", RRF_RT_REG_DWORD, NULL, &value, &size);
+    return value;
+}
+
+static int run_sigstop_child(UINT32 id, const WCHAR *dir)
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    struct callback_sink sink;
+    DWORD bound = read_call_timeout_setting(), start, ms;
+    BOOL retrigger;
+    HRESULT hr;
+
+    if (FAILED(bind_ec(id, &sink, &binding, &connection)) || ec_exchange(binding, connection) != S_OK) return 10;
+    if (!create_file(dir, L"bound") || !wait_for_file(dir, L"stopped", 30000)) return 11;
+    start = GetTickCount();
+    hr = INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger);
+    ms = GetTickCount() - start;
+    printf("sigstop child: GetSoHRequest on a stopped agent: 0x%08lx after %lu ms (bound %lu ms)\n", hr, ms, bound);
+    if (hr != RPC_E_TIMEOUT || ms + 20 < bound || ms > bound * 3) return 12;
+    start = GetTickCount();
+    hr = INapEnforcementClientBinding_ProcessSoHResponse(binding, connection);
+    ms = GetTickCount() - start;
+    printf("sigstop child: ProcessSoHResponse: 0x%08lx after %lu ms\n", hr, ms);
+    if (hr != RPC_E_TIMEOUT || ms > bound * 3) return 13;
+    if (!create_file(dir, L"timed") || !wait_for_file(dir, L"continued", 30000)) return 14;
+    start = GetTickCount();
+    while ((hr = ec_exchange(binding, connection)) != S_OK && GetTickCount() - start < 10000) Sleep(10);
+    printf("sigstop child: exchange after SIGCONT: 0x%08lx after %lu ms\n", hr, GetTickCount() - start);
+    if (hr != S_OK) return 15;
+    INapEnforcementClientConnection_Release(connection);
+    if (FAILED(INapEnforcementClientBinding_Uninitialize(binding))) return 16;
+    INapEnforcementClientBinding_Release(binding);
+    return 0;
+}
+
 /* --child-limit: bind maxEnforcerCount ECs, each with a connection, and wait to be killed mid-call. */
 static DWORD WINAPI limit_traffic(void *arg)
 {
@@ -521,6 +593,12 @@ int main(int argc, char **argv)
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
     if (argc > 2 && !strcmp(argv[1], "--child-stress")) return run_stress_child(strtoul(argv[2], NULL, 0));
     if (argc > 1 && !strcmp(argv[1], "--child-limit")) return run_limit_child();
+    if (argc > 3 && !strcmp(argv[1], "--child-sigstop"))
+    {
+        WCHAR dir[MAX_PATH];
+        MultiByteToWideChar(CP_ACP, 0, argv[3], -1, dir, MAX_PATH);
+        return run_sigstop_child(strtoul(argv[2], NULL, 0), dir);
+    }
     failures = cmocka_run_group_tests(tests, setup, teardown);
     CoUninitialize();
     return failures;
