@@ -10,5 +10,6 @@ if [ "${1:-}" = "--timeout" ]; then limit=$2; shift 2; fi
 nap_wine_warm
 timeout --kill-after=5 "$limit" wine "$@"
 rc=$?
-[ $rc -eq 124 ] && echo "wine-run: $1 timed out after ${limit}s" >&2
+if [ $rc -eq 124 ]; then echo "wine-run: $1 timed out after ${limit}s" >&2
+elif [ $rc -ne 0 ]; then echo "wine-run: $1 exited with status $rc" >&2; fi
 exit $rc
