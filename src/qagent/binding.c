@@ -8,18 +8,15 @@
 #include "qagent_private.h"
 #include "agent_link.h"
 #include "nap_hresults.h"
+#include "binding_state.h"
 
 struct binding
 {
     INapEnforcementClientBinding INapEnforcementClientBinding_iface;
     LONG refs;
 
-    CRITICAL_SECTION cs;          /* guards the fields below */
-    CONDITION_VARIABLE idle;      /* calls_in_flight dropped to zero */
-    BOOL initialized;
+    struct binding_state state;   /* initialised, the ec_session, calls in flight */
     EnforcementEntityId id;
-    struct ec_session *session;
-    LONG calls_in_flight;
     struct connection_quota *quota;
 };
 
@@ -28,30 +25,36 @@ static inline struct binding *impl_from_INapEnforcementClientBinding(INapEnforce
     return CONTAINING_RECORD(iface, struct binding, INapEnforcementClientBinding_iface);
 }
 
-/* Every call but Initialize/Uninitialize runs between begin_call and end_call,
- * holding a session reference and counted so that Uninitialize can wait for it. */
+static void session_addref(void *session)
+{
+    ec_session_addref(session);
+}
+
+static void session_release(void *session)
+{
+    ec_session_release(session);
+}
+
+static BOOL session_dropped(void *session)
+{
+    return ec_session_dropped(session);
+}
+
+static HRESULT session_stop(void *session)
+{
+    return ec_session_stop(session);
+}
+
+static const struct session_ops session_ops = { session_addref, session_release, session_dropped, session_stop };
+
 static HRESULT begin_call(struct binding *binding, struct ec_session **session)
 {
-    HRESULT hr = NAP_E_NOT_INITIALIZED;
-
-    EnterCriticalSection(&binding->cs);
-    if (binding->initialized && !ec_session_dropped(binding->session))
-    {
-        *session = binding->session;
-        ec_session_addref(*session);
-        binding->calls_in_flight++;
-        hr = S_OK;
-    }
-    LeaveCriticalSection(&binding->cs);
-    return hr;
+    return binding_state_begin_call(&binding->state, (void **)session);
 }
 
 static void end_call(struct binding *binding, struct ec_session *session)
 {
-    EnterCriticalSection(&binding->cs);
-    if (!--binding->calls_in_flight) WakeAllConditionVariable(&binding->idle);
-    LeaveCriticalSection(&binding->cs);
-    ec_session_release(session);
+    binding_state_end_call(&binding->state, session);
 }
 
 static HRESULT WINAPI binding_QueryInterface(INapEnforcementClientBinding *iface, REFIID riid, void **out)
@@ -74,20 +77,6 @@ static ULONG WINAPI binding_AddRef(INapEnforcementClientBinding *iface)
     return InterlockedIncrement(&binding->refs);
 }
 
-static HRESULT end_session(struct binding *binding)
-{
-    struct ec_session *session;
-
-    EnterCriticalSection(&binding->cs);
-    session = binding->session;
-    binding->session = NULL;
-    binding->initialized = FALSE;
-    /* Calls in flight end within the call timeout, even with a hung agent. */
-    while (binding->calls_in_flight) SleepConditionVariableCS(&binding->idle, &binding->cs, INFINITE);
-    LeaveCriticalSection(&binding->cs);
-    return session ? ec_session_stop(session) : S_OK;
-}
-
 static ULONG WINAPI binding_Release(INapEnforcementClientBinding *iface)
 {
     struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
@@ -95,61 +84,43 @@ static ULONG WINAPI binding_Release(INapEnforcementClientBinding *iface)
 
     if (!refs)
     {
-        /* Releasing without Uninitialize still unbinds and drops the callback. */
-        end_session(binding);
+        binding_state_destroy(&binding->state);
         connection_quota_release(binding->quota);
-        DeleteCriticalSection(&binding->cs);
         HeapFree(GetProcessHeap(), 0, binding);
         com_server_object_destroyed();
     }
     return refs;
 }
 
+struct start_context
+{
+    struct binding *binding;
+    EnforcementEntityId id;
+    INapEnforcementClientCallback *callback;
+};
+
+/* Runs under the state's lock. */
+static HRESULT start_session(void *context, void **session)
+{
+    struct start_context *start = context;
+    HRESULT hr = ec_session_start(start->id, start->callback, (struct ec_session **)session);
+
+    if (SUCCEEDED(hr)) start->binding->id = start->id;
+    return hr;
+}
+
 static HRESULT WINAPI binding_Initialize(INapEnforcementClientBinding *iface, EnforcementEntityId id,
                                          INapEnforcementClientCallback *callback)
 {
-    struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
-    struct ec_session *stale = NULL;
-    HRESULT hr;
+    struct start_context start = { impl_from_INapEnforcementClientBinding(iface), id, callback };
 
     if (!callback) return E_INVALIDARG;
-
-    EnterCriticalSection(&binding->cs);
-    if (binding->initialized && !ec_session_dropped(binding->session))
-    {
-        LeaveCriticalSection(&binding->cs);
-        return HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED);
-    }
-    /* The agent dropped us (the callback said RPC_S_SERVER_UNAVAILABLE): bind anew. */
-    if (binding->initialized && !binding->calls_in_flight)
-    {
-        stale = binding->session;
-        binding->session = NULL;
-        binding->initialized = FALSE;
-    }
-    hr = binding->initialized ? HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED)
-                              : ec_session_start(id, callback, &binding->session);
-    if (SUCCEEDED(hr))
-    {
-        binding->initialized = TRUE;
-        binding->id = id;
-    }
-    LeaveCriticalSection(&binding->cs);
-    if (stale) ec_session_stop(stale);
-    return hr;
+    return binding_state_initialize(&start.binding->state, start_session, &start);
 }
 
 static HRESULT WINAPI binding_Uninitialize(INapEnforcementClientBinding *iface)
 {
-    struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
-    BOOL initialized;
-
-    EnterCriticalSection(&binding->cs);
-    initialized = binding->initialized;
-    LeaveCriticalSection(&binding->cs);
-    if (!initialized) return NAP_E_NOT_INITIALIZED;
-    /* Uninitialised either way; the result says whether the agent heard it. */
-    return end_session(binding);
+    return binding_state_uninitialize(&impl_from_INapEnforcementClientBinding(iface)->state);
 }
 
 static HRESULT WINAPI binding_CreateConnection(INapEnforcementClientBinding *iface,
@@ -317,8 +288,7 @@ HRESULT binding_create(REFIID riid, void **out)
     }
     binding->INapEnforcementClientBinding_iface.lpVtbl = &binding_vtbl;
     binding->refs = 1;
-    InitializeCriticalSection(&binding->cs);
-    InitializeConditionVariable(&binding->idle);
+    binding_state_init(&binding->state, &session_ops);
     com_server_object_created();
 
     hr = INapEnforcementClientBinding_QueryInterface(&binding->INapEnforcementClientBinding_iface, riid, out);

@@ -8,18 +8,15 @@
 #include "qagent_private.h"
 #include "napagent_rpc.h"
 #include "nap_hresults.h"
+#include "binding_state.h"
 
-/* The same rules as the EC binding (binding.c, docs/decisions.md). */
+/* The same rules as the EC binding (binding_state.c, docs/decisions.md). */
 struct sha_binding
 {
     INapSystemHealthAgentBinding2 INapSystemHealthAgentBinding2_iface;
     LONG refs;
 
-    CRITICAL_SECTION cs;          /* guards the fields below */
-    CONDITION_VARIABLE idle;      /* calls_in_flight dropped to zero */
-    BOOL initialized;
-    struct sha_session *session;
-    LONG calls_in_flight;
+    struct binding_state state;   /* initialised, the sha_session, calls in flight */
 };
 
 static inline struct sha_binding *impl_from_INapSystemHealthAgentBinding2(INapSystemHealthAgentBinding2 *iface)
@@ -27,30 +24,36 @@ static inline struct sha_binding *impl_from_INapSystemHealthAgentBinding2(INapSy
     return CONTAINING_RECORD(iface, struct sha_binding, INapSystemHealthAgentBinding2_iface);
 }
 
-/* Every call but Initialize/Uninitialize runs between begin_call and end_call,
- * holding a session reference and counted so that Uninitialize can wait for it. */
+static void session_addref(void *session)
+{
+    sha_session_addref(session);
+}
+
+static void session_release(void *session)
+{
+    sha_session_release(session);
+}
+
+static BOOL session_dropped(void *session)
+{
+    return sha_session_dropped(session);
+}
+
+static HRESULT session_stop(void *session)
+{
+    return sha_session_stop(session);
+}
+
+static const struct session_ops session_ops = { session_addref, session_release, session_dropped, session_stop };
+
 static HRESULT begin_call(struct sha_binding *binding, struct sha_session **session)
 {
-    HRESULT hr = NAP_E_NOT_INITIALIZED;
-
-    EnterCriticalSection(&binding->cs);
-    if (binding->initialized && !sha_session_dropped(binding->session))
-    {
-        *session = binding->session;
-        sha_session_addref(*session);
-        binding->calls_in_flight++;
-        hr = S_OK;
-    }
-    LeaveCriticalSection(&binding->cs);
-    return hr;
+    return binding_state_begin_call(&binding->state, (void **)session);
 }
 
 static void end_call(struct sha_binding *binding, struct sha_session *session)
 {
-    EnterCriticalSection(&binding->cs);
-    if (!--binding->calls_in_flight) WakeAllConditionVariable(&binding->idle);
-    LeaveCriticalSection(&binding->cs);
-    sha_session_release(session);
+    binding_state_end_call(&binding->state, session);
 }
 
 static HRESULT WINAPI sha_binding_QueryInterface(INapSystemHealthAgentBinding2 *iface, REFIID riid, void **out)
@@ -74,20 +77,6 @@ static ULONG WINAPI sha_binding_AddRef(INapSystemHealthAgentBinding2 *iface)
     return InterlockedIncrement(&binding->refs);
 }
 
-static HRESULT end_session(struct sha_binding *binding)
-{
-    struct sha_session *session;
-
-    EnterCriticalSection(&binding->cs);
-    session = binding->session;
-    binding->session = NULL;
-    binding->initialized = FALSE;
-    /* Calls in flight end within the call timeout, even with a hung agent. */
-    while (binding->calls_in_flight) SleepConditionVariableCS(&binding->idle, &binding->cs, INFINITE);
-    LeaveCriticalSection(&binding->cs);
-    return session ? sha_session_stop(session) : S_OK;
-}
-
 static ULONG WINAPI sha_binding_Release(INapSystemHealthAgentBinding2 *iface)
 {
     struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
@@ -95,13 +84,24 @@ static ULONG WINAPI sha_binding_Release(INapSystemHealthAgentBinding2 *iface)
 
     if (!refs)
     {
-        /* Releasing without Uninitialize still unbinds and drops the callback. */
-        end_session(binding);
-        DeleteCriticalSection(&binding->cs);
+        binding_state_destroy(&binding->state);
         HeapFree(GetProcessHeap(), 0, binding);
         com_server_object_destroyed();
     }
     return refs;
+}
+
+struct start_context
+{
+    SystemHealthEntityId id;
+    INapSystemHealthAgentCallback *callback;
+};
+
+static HRESULT start_session(void *context, void **session)
+{
+    struct start_context *start = context;
+
+    return sha_session_start(start->id, start->callback, (struct sha_session **)session);
 }
 
 /* The SHA page writes ERROR_ALREADY_INITIALIZED bare; like the EC binding we
@@ -110,43 +110,15 @@ static HRESULT WINAPI sha_binding_Initialize(INapSystemHealthAgentBinding2 *ifac
                                              INapSystemHealthAgentCallback *callback)
 {
     struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
-    struct sha_session *stale = NULL;
-    HRESULT hr;
+    struct start_context start = { id, callback };
 
     if (!callback) return E_INVALIDARG;
-
-    EnterCriticalSection(&binding->cs);
-    if (binding->initialized && !sha_session_dropped(binding->session))
-    {
-        LeaveCriticalSection(&binding->cs);
-        return HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED);
-    }
-    /* The agent dropped us (the callback said RPC_S_SERVER_UNAVAILABLE): bind anew. */
-    if (binding->initialized && !binding->calls_in_flight)
-    {
-        stale = binding->session;
-        binding->session = NULL;
-        binding->initialized = FALSE;
-    }
-    hr = binding->initialized ? HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED)
-                              : sha_session_start(id, callback, &binding->session);
-    if (SUCCEEDED(hr)) binding->initialized = TRUE;
-    LeaveCriticalSection(&binding->cs);
-    if (stale) sha_session_stop(stale);
-    return hr;
+    return binding_state_initialize(&binding->state, start_session, &start);
 }
 
 static HRESULT WINAPI sha_binding_Uninitialize(INapSystemHealthAgentBinding2 *iface)
 {
-    struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
-    BOOL initialized;
-
-    EnterCriticalSection(&binding->cs);
-    initialized = binding->initialized;
-    LeaveCriticalSection(&binding->cs);
-    if (!initialized) return NAP_E_NOT_INITIALIZED;
-    /* Uninitialised either way; the result says whether the agent heard it. */
-    return end_session(binding);
+    return binding_state_uninitialize(&impl_from_INapSystemHealthAgentBinding2(iface)->state);
 }
 
 static HRESULT WINAPI sha_binding_NotifySoHChange(INapSystemHealthAgentBinding2 *iface)
@@ -270,8 +242,7 @@ HRESULT sha_binding_create(REFIID riid, void **out)
     if (!(binding = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*binding)))) return E_OUTOFMEMORY;
     binding->INapSystemHealthAgentBinding2_iface.lpVtbl = &sha_binding_vtbl;
     binding->refs = 1;
-    InitializeCriticalSection(&binding->cs);
-    InitializeConditionVariable(&binding->idle);
+    binding_state_init(&binding->state, &session_ops);
     com_server_object_created();
 
     hr = INapSystemHealthAgentBinding2_QueryInterface(&binding->INapSystemHealthAgentBinding2_iface, riid, out);

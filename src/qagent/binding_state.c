@@ -1,0 +1,103 @@
+/*
+ * What both binding objects (EC and SHA) keep: initialised or not, the
+ * session, and the calls in flight that Uninitialize waits for
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "binding_state.h"
+#include "nap_hresults.h"
+
+void binding_state_init(struct binding_state *state, const struct session_ops *ops)
+{
+    state->ops = ops;
+    InitializeCriticalSection(&state->cs);
+    InitializeConditionVariable(&state->idle);
+    state->initialized = FALSE;
+    state->session = NULL;
+    state->calls_in_flight = 0;
+}
+
+static HRESULT end_session(struct binding_state *state)
+{
+    void *session;
+
+    EnterCriticalSection(&state->cs);
+    session = state->session;
+    state->session = NULL;
+    state->initialized = FALSE;
+    /* Calls in flight end within the call timeout, even with a hung agent. */
+    while (state->calls_in_flight) SleepConditionVariableCS(&state->idle, &state->cs, INFINITE);
+    LeaveCriticalSection(&state->cs);
+    return session ? state->ops->stop(session) : S_OK;
+}
+
+void binding_state_destroy(struct binding_state *state)
+{
+    /* Releasing without Uninitialize still unbinds and drops the callback. */
+    end_session(state);
+    DeleteCriticalSection(&state->cs);
+}
+
+/* Caller holds state->cs. */
+static BOOL bound(const struct binding_state *state)
+{
+    return state->initialized && !state->ops->dropped(state->session);
+}
+
+HRESULT binding_state_initialize(struct binding_state *state, HRESULT (*start)(void *context, void **session),
+                                 void *context)
+{
+    void *stale = NULL;
+    HRESULT hr;
+
+    EnterCriticalSection(&state->cs);
+    /* The agent dropped us (the callback said RPC_S_SERVER_UNAVAILABLE): bind anew. */
+    if (state->initialized && !bound(state) && !state->calls_in_flight)
+    {
+        stale = state->session;
+        state->session = NULL;
+        state->initialized = FALSE;
+    }
+    hr = state->initialized ? HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED) : start(context, &state->session);
+    if (SUCCEEDED(hr)) state->initialized = TRUE;
+    LeaveCriticalSection(&state->cs);
+    if (stale) state->ops->stop(stale);
+    return hr;
+}
+
+HRESULT binding_state_uninitialize(struct binding_state *state)
+{
+    BOOL initialized;
+
+    EnterCriticalSection(&state->cs);
+    initialized = state->initialized;
+    LeaveCriticalSection(&state->cs);
+    if (!initialized) return NAP_E_NOT_INITIALIZED;
+    return end_session(state);
+}
+
+HRESULT binding_state_begin_call(struct binding_state *state, void **session)
+{
+    HRESULT hr = NAP_E_NOT_INITIALIZED;
+
+    EnterCriticalSection(&state->cs);
+    if (bound(state))
+    {
+        *session = state->session;
+        state->ops->addref(*session);
+        state->calls_in_flight++;
+        hr = S_OK;
+    }
+    LeaveCriticalSection(&state->cs);
+    return hr;
+}
+
+void binding_state_end_call(struct binding_state *state, void *session)
+{
+    EnterCriticalSection(&state->cs);
+    if (!--state->calls_in_flight) WakeAllConditionVariable(&state->idle);
+    LeaveCriticalSection(&state->cs);
+    state->ops->release(session);
+}
