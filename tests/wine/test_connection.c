@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "test_support.h"
+#include "malloc_spy.h"
 #include <string.h>
 #include <wchar.h>
 #include <objbase.h>
@@ -18,124 +19,20 @@ LONG com_server_objects;
 
 typedef INapEnforcementClientConnection2 conn2;
 
-/* ---- IMallocSpy: counts the task allocator's traffic, can fail an allocation ---- */
-
-struct spy
-{
-    IMallocSpy IMallocSpy_iface;
-    LONG attempts;   /* Alloc calls with a non-zero size */
-    LONG allocs;     /* blocks handed out */
-    LONG frees;      /* blocks given back */
-    LONG fail_at;    /* attempt number to fail, 0 for none */
-};
-
-static struct spy spy;
-
-static HRESULT WINAPI spy_QueryInterface(IMallocSpy *iface, REFIID riid, void **out)
-{
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IMallocSpy))
-    {
-        *out = iface;
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
-}
-
-/* The spy is static; COM's references to it need no counting. */
-static ULONG WINAPI spy_AddRef(IMallocSpy *iface) { (void)iface; return 2; }
-static ULONG WINAPI spy_Release(IMallocSpy *iface) { (void)iface; return 1; }
-
-static SIZE_T WINAPI spy_PreAlloc(IMallocSpy *iface, SIZE_T size)
-{
-    (void)iface;
-    /* Returning 0 for a non-zero request makes the allocation fail. */
-    if (size && InterlockedIncrement(&spy.attempts) == spy.fail_at) return 0;
-    return size;
-}
-
-static void * WINAPI spy_PostAlloc(IMallocSpy *iface, void *actual)
-{
-    (void)iface;
-    if (actual) InterlockedIncrement(&spy.allocs);
-    return actual;
-}
-
-static void * WINAPI spy_PreFree(IMallocSpy *iface, void *request, BOOL spyed)
-{
-    (void)iface;
-    if (request && spyed) InterlockedIncrement(&spy.frees);
-    return request;
-}
-
-static void WINAPI spy_PostFree(IMallocSpy *iface, BOOL spyed) { (void)iface; (void)spyed; }
-
-static SIZE_T WINAPI spy_PreRealloc(IMallocSpy *iface, void *request, SIZE_T size, void **new_request, BOOL spyed)
-{
-    (void)iface; (void)spyed;
-    *new_request = request;
-    return size;
-}
-
-static void * WINAPI spy_PostRealloc(IMallocSpy *iface, void *actual, BOOL spyed)
-{
-    (void)iface; (void)spyed;
-    return actual;
-}
-
-static void * WINAPI spy_PreGetSize(IMallocSpy *iface, void *request, BOOL spyed)
-{
-    (void)iface; (void)spyed;
-    return request;
-}
-
-static SIZE_T WINAPI spy_PostGetSize(IMallocSpy *iface, SIZE_T actual, BOOL spyed)
-{
-    (void)iface; (void)spyed;
-    return actual;
-}
-
-static void * WINAPI spy_PreDidAlloc(IMallocSpy *iface, void *request, BOOL spyed)
-{
-    (void)iface; (void)spyed;
-    return request;
-}
-
-static int WINAPI spy_PostDidAlloc(IMallocSpy *iface, void *request, BOOL spyed, int actual)
-{
-    (void)iface; (void)request; (void)spyed;
-    return actual;
-}
-
-static void WINAPI spy_PreHeapMinimize(IMallocSpy *iface) { (void)iface; }
-static void WINAPI spy_PostHeapMinimize(IMallocSpy *iface) { (void)iface; }
-
-static const IMallocSpyVtbl spy_vtbl =
-{
-    spy_QueryInterface, spy_AddRef, spy_Release,
-    spy_PreAlloc, spy_PostAlloc, spy_PreFree, spy_PostFree,
-    spy_PreRealloc, spy_PostRealloc, spy_PreGetSize, spy_PostGetSize,
-    spy_PreDidAlloc, spy_PostDidAlloc, spy_PreHeapMinimize, spy_PostHeapMinimize,
-};
-
-static void spy_reset(LONG fail_at)
-{
-    spy.attempts = spy.allocs = spy.frees = 0;
-    spy.fail_at = fail_at;
-}
+/* ---- the task allocator, watched and made to fail (malloc_spy.c) ---- */
 
 static void spy_register(void)
 {
-    spy.IMallocSpy_iface.lpVtbl = &spy_vtbl;
-    spy_reset(0);
-    assert_hr(CoRegisterMallocSpy(&spy.IMallocSpy_iface), S_OK);
+    assert_hr(malloc_spy_begin(0), S_OK);
 }
 
 /* Revoking succeeds only when every block allocated under the spy was freed. */
 static void spy_revoke(void)
 {
-    assert_int_equal(spy.allocs, spy.frees);
-    assert_hr(CoRevokeMallocSpy(), S_OK);
+    struct malloc_spy_counts counts = malloc_spy_counts();
+
+    assert_int_equal(counts.allocs, counts.frees);
+    assert_hr(malloc_spy_end(), S_OK);
 }
 
 /* ---- helpers ---- */
@@ -976,7 +873,7 @@ static void test_spy_balance(void **state)
     assert_hr(INapEnforcementClientConnection2_SetInstalledShvs(c, 2, shvs), S_OK);
     assert_hr(INapEnforcementClientConnection2_SetConnectionId(c, &test_guid), S_OK);
     /* Setting copies into the object; it never uses the task allocator. */
-    assert_int_equal(spy.allocs, 0);
+    assert_int_equal(malloc_spy_counts().allocs, 0);
 
     assert_hr(INapEnforcementClientConnection2_GetSoHRequest(c, &soh_out), S_OK);
     free_soh(soh_out);
@@ -998,8 +895,8 @@ static void test_spy_balance(void **state)
     CoTaskMemFree(id);
 
     /* 2 each for SoH x2, private x2, isolation x2, string; 1 each for SHVs and id. */
-    assert_int_equal(spy.allocs, 2 * 7 + 2);
-    assert_int_equal(spy.frees, spy.allocs);
+    assert_int_equal(malloc_spy_counts().allocs, 2 * 7 + 2);
+    assert_int_equal(malloc_spy_counts().frees, malloc_spy_counts().allocs);
     spy_revoke();
 }
 
@@ -1110,15 +1007,15 @@ static void check_oom(conn2 *c, getter get, LONG allocs)
 
     for (fail_at = 1; fail_at <= allocs; fail_at++)
     {
-        spy_reset(fail_at);
+        malloc_spy_reset(fail_at);
         assert_hr(get(c), E_OUTOFMEMORY);
-        assert_int_equal(spy.attempts, fail_at);
-        assert_int_equal(spy.allocs, spy.frees);
+        assert_int_equal(malloc_spy_counts().attempts, fail_at);
+        assert_int_equal(malloc_spy_counts().allocs, malloc_spy_counts().frees);
     }
-    spy_reset(0);
+    malloc_spy_reset(0);
     assert_hr(get(c), S_OK);
-    assert_int_equal(spy.allocs, allocs);
-    assert_int_equal(spy.frees, allocs);
+    assert_int_equal(malloc_spy_counts().allocs, allocs);
+    assert_int_equal(malloc_spy_counts().frees, allocs);
 }
 
 static void test_out_of_memory(void **state)

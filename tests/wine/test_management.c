@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "test_support.h"
+#include "malloc_spy.h"
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
@@ -58,110 +59,20 @@ static void free_registrations(UINT16 count, NapComponentRegistrationInfo *array
     qutil.FreeNapComponentRegistrationInfoArray(count, (NapComponentRegistrationInfo **)array);
 }
 
-/* ---- an IMallocSpy counting the CoTaskMem blocks alive ---- */
-
-#define SPY_MAX 512
-
-static struct
-{
-    IMallocSpy IMallocSpy_iface;
-    CRITICAL_SECTION cs;
-    void *live[SPY_MAX];
-    unsigned int count;
-    unsigned int unknown_frees;
-} spy;
-
-static void spy_add(void *block)
-{
-    EnterCriticalSection(&spy.cs);
-    if (block && spy.count < SPY_MAX) spy.live[spy.count++] = block;
-    LeaveCriticalSection(&spy.cs);
-}
-
-static void spy_remove(void *block)
-{
-    unsigned int i;
-
-    EnterCriticalSection(&spy.cs);
-    for (i = 0; i < spy.count; i++)
-        if (spy.live[i] == block) break;
-    if (i < spy.count) spy.live[i] = spy.live[--spy.count];
-    else spy.unknown_frees++;
-    LeaveCriticalSection(&spy.cs);
-}
-
-static HRESULT WINAPI spy_QueryInterface(IMallocSpy *iface, REFIID riid, void **out)
-{
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IMallocSpy))
-    {
-        *out = iface;
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
-}
-
-static ULONG WINAPI spy_AddRef(IMallocSpy *iface) { (void)iface; return 2; }
-static ULONG WINAPI spy_Release(IMallocSpy *iface) { (void)iface; return 1; }
-static SIZE_T WINAPI spy_PreAlloc(IMallocSpy *iface, SIZE_T size) { (void)iface; return size; }
-static void *WINAPI spy_PostAlloc(IMallocSpy *iface, void *actual) { (void)iface; spy_add(actual); return actual; }
-static void *WINAPI spy_PreFree(IMallocSpy *iface, void *request, BOOL spyed)
-{
-    (void)iface;
-    if (request && spyed) spy_remove(request);
-    return request;
-}
-static void WINAPI spy_PostFree(IMallocSpy *iface, BOOL spyed) { (void)iface; (void)spyed; }
-static SIZE_T WINAPI spy_PreRealloc(IMallocSpy *iface, void *request, SIZE_T size, void **new_request, BOOL spyed)
-{
-    (void)iface; (void)spyed;
-    *new_request = request;
-    return size;
-}
-static void *WINAPI spy_PostRealloc(IMallocSpy *iface, void *actual, BOOL spyed) { (void)iface; (void)spyed; return actual; }
-static void *WINAPI spy_PreGetSize(IMallocSpy *iface, void *request, BOOL spyed) { (void)iface; (void)spyed; return request; }
-static SIZE_T WINAPI spy_PostGetSize(IMallocSpy *iface, SIZE_T actual, BOOL spyed) { (void)iface; (void)spyed; return actual; }
-static void *WINAPI spy_PreDidAlloc(IMallocSpy *iface, void *request, BOOL spyed) { (void)iface; (void)spyed; return request; }
-static int WINAPI spy_PostDidAlloc(IMallocSpy *iface, void *request, BOOL spyed, int actual)
-{
-    (void)iface; (void)request; (void)spyed;
-    return actual;
-}
-static void WINAPI spy_PreHeapMinimize(IMallocSpy *iface) { (void)iface; }
-static void WINAPI spy_PostHeapMinimize(IMallocSpy *iface) { (void)iface; }
-
-static const IMallocSpyVtbl spy_vtbl =
-{
-    spy_QueryInterface, spy_AddRef, spy_Release,
-    spy_PreAlloc, spy_PostAlloc, spy_PreFree, spy_PostFree,
-    spy_PreRealloc, spy_PostRealloc, spy_PreGetSize, spy_PostGetSize,
-    spy_PreDidAlloc, spy_PostDidAlloc, spy_PreHeapMinimize, spy_PostHeapMinimize,
-};
+/* ---- the task allocator, watched (malloc_spy.c) ---- */
 
 static void spy_begin(void)
 {
-    CoRevokeMallocSpy();
-    spy.IMallocSpy_iface.lpVtbl = &spy_vtbl;
-    spy.count = spy.unknown_frees = 0;
-    assert_int_equal(CoRegisterMallocSpy(&spy.IMallocSpy_iface), S_OK);
-}
-
-static unsigned int spy_live(void)
-{
-    unsigned int count;
-
-    EnterCriticalSection(&spy.cs);
-    count = spy.count;
-    LeaveCriticalSection(&spy.cs);
-    return count;
+    assert_int_equal(malloc_spy_begin(0), S_OK);
 }
 
 /* Everything handed out since spy_begin was freed by qutil's Free*, and only that. */
 static void spy_end(void)
 {
-    unsigned int live = spy_live(), unknown = spy.unknown_frees;
+    unsigned int live = malloc_spy_live();
+    LONG unknown = malloc_spy_counts().unknown_frees;
 
-    assert_int_equal(CoRevokeMallocSpy(), S_OK);
+    assert_int_equal(malloc_spy_end(), S_OK);
     assert_int_equal(live, 0);
     assert_int_equal(unknown, 0);
 }
@@ -264,7 +175,7 @@ static void test_client_info(void **state)
     spy_begin();
     assert_int_equal(INapClientManagement2_GetNapClientInfo(management, &enabled, &name, &description, &version), S_OK);
     /* Two blocks each: the struct and its string. */
-    assert_int_equal(spy_live(), 6);
+    assert_int_equal(malloc_spy_live(), 6);
     assert_false(enabled);
     check_counted(name, L"Network Access Protection Agent");
     check_counted(description, L"Open NAP client: enforcement and health agents for Wine");
@@ -339,7 +250,7 @@ static void check_register_cycle(const struct kind *kind, UINT32 id)
     assert_int_equal(kind->list(management, &count, &array), S_OK);
     assert_true(count >= 1);
     /* One array, and four strings per entry. */
-    assert_int_equal(spy_live(), 1 + 4u * count);
+    assert_int_equal(malloc_spy_live(), 1 + 4u * count);
     assert_non_null(found = find_registration(array, count, id));
     check_counted(&found->friendlyName, L"management test");
     check_counted(&found->description, L"a test component");
@@ -594,7 +505,7 @@ static void get_isolation(INapClientManagement2 *management, IsolationState expe
 
     spy_begin();
     assert_int_equal(INapClientManagement2_GetSystemIsolationInfo(management, &info, &unknown), S_OK);
-    assert_int_equal(spy_live(), 2);
+    assert_int_equal(malloc_spy_live(), 2);
     assert_int_equal(info->isolationState, expected_state);
     assert_int_equal(unknown, expected_unknown);
     check_counted(&info->failureUrl, expected_url);
@@ -602,7 +513,7 @@ static void get_isolation(INapClientManagement2 *management, IsolationState expe
 
     unknown = !expected_unknown;
     assert_int_equal(INapClientManagement2_GetSystemIsolationInfoEx(management, &info_ex, &unknown), S_OK);
-    assert_int_equal(spy_live(), 2);
+    assert_int_equal(malloc_spy_live(), 2);
     assert_int_equal(info_ex->isolationState, expected_state);
     assert_int_equal(info_ex->extendedIsolationState, extendedIsolationStateNoData);
     assert_int_equal(unknown, expected_unknown);
@@ -703,7 +614,6 @@ static void test_agent_down(void **state)
 static int setup(void **state)
 {
     (void)state;
-    InitializeCriticalSection(&spy.cs);
     if (FAILED(CoInitializeEx(NULL, COINIT_MULTITHREADED))) return -1;
     if (!load_qutil()) return -1;
     if (test_register_qagent() != 0) return -1;

@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "test_support.h"
+#include "malloc_spy.h"
 #include <string.h>
 #include <wchar.h>
 #include <objbase.h>
@@ -76,126 +77,20 @@ static void load_qutil(void)
     assert_non_null(GetProcAddress(qutil.module, "UninitializeNapAgentNotifier"));
 }
 
-/* ---- an IMallocSpy that keeps every live CoTaskMem block ---- */
-
-#define SPY_MAX_LIVE 8192
-
-static struct
-{
-    IMallocSpy IMallocSpy_iface;
-    CRITICAL_SECTION cs;
-    void *live[SPY_MAX_LIVE];
-    unsigned int live_count;
-    unsigned int allocs, frees, unknown_frees;
-    void *realloc_old;
-} spy;
-
-static void spy_add(void *block)
-{
-    EnterCriticalSection(&spy.cs);
-    if (block && spy.live_count < SPY_MAX_LIVE) spy.live[spy.live_count++] = block;
-    if (block) spy.allocs++;
-    LeaveCriticalSection(&spy.cs);
-}
-
-static void spy_remove(void *block)
-{
-    unsigned int i;
-
-    EnterCriticalSection(&spy.cs);
-    for (i = 0; i < spy.live_count; i++)
-        if (spy.live[i] == block) break;
-    if (i < spy.live_count)
-    {
-        spy.live[i] = spy.live[--spy.live_count];
-        spy.frees++;
-    }
-    else spy.unknown_frees++;
-    LeaveCriticalSection(&spy.cs);
-}
-
-static HRESULT WINAPI spy_QueryInterface(IMallocSpy *iface, REFIID riid, void **out)
-{
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IMallocSpy))
-    {
-        *out = iface;
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
-}
-
-static ULONG WINAPI spy_AddRef(IMallocSpy *iface) { (void)iface; return 2; }
-static ULONG WINAPI spy_Release(IMallocSpy *iface) { (void)iface; return 1; }
-static SIZE_T WINAPI spy_PreAlloc(IMallocSpy *iface, SIZE_T size) { (void)iface; return size; }
-
-static void *WINAPI spy_PostAlloc(IMallocSpy *iface, void *actual)
-{
-    (void)iface;
-    spy_add(actual);
-    return actual;
-}
-
-static void *WINAPI spy_PreFree(IMallocSpy *iface, void *request, BOOL spyed)
-{
-    (void)iface;
-    if (request && spyed) spy_remove(request);
-    return request;
-}
-
-static void WINAPI spy_PostFree(IMallocSpy *iface, BOOL spyed) { (void)iface; (void)spyed; }
-
-static SIZE_T WINAPI spy_PreRealloc(IMallocSpy *iface, void *request, SIZE_T size, void **new_request, BOOL spyed)
-{
-    (void)iface;
-    spy.realloc_old = spyed ? request : NULL;
-    *new_request = request;
-    return size;
-}
-
-static void *WINAPI spy_PostRealloc(IMallocSpy *iface, void *actual, BOOL spyed)
-{
-    (void)iface;
-    (void)spyed;
-    if (spy.realloc_old) spy_remove(spy.realloc_old);
-    spy_add(actual);
-    return actual;
-}
-
-static void *WINAPI spy_PreGetSize(IMallocSpy *iface, void *request, BOOL spyed) { (void)iface; (void)spyed; return request; }
-static SIZE_T WINAPI spy_PostGetSize(IMallocSpy *iface, SIZE_T actual, BOOL spyed) { (void)iface; (void)spyed; return actual; }
-static void *WINAPI spy_PreDidAlloc(IMallocSpy *iface, void *request, BOOL spyed) { (void)iface; (void)spyed; return request; }
-static int WINAPI spy_PostDidAlloc(IMallocSpy *iface, void *request, BOOL spyed, int actual)
-{
-    (void)iface; (void)request; (void)spyed;
-    return actual;
-}
-static void WINAPI spy_PreHeapMinimize(IMallocSpy *iface) { (void)iface; }
-static void WINAPI spy_PostHeapMinimize(IMallocSpy *iface) { (void)iface; }
-
-static const IMallocSpyVtbl spy_vtbl =
-{
-    spy_QueryInterface, spy_AddRef, spy_Release,
-    spy_PreAlloc, spy_PostAlloc, spy_PreFree, spy_PostFree,
-    spy_PreRealloc, spy_PostRealloc, spy_PreGetSize, spy_PostGetSize,
-    spy_PreDidAlloc, spy_PostDidAlloc, spy_PreHeapMinimize, spy_PostHeapMinimize,
-};
+/* ---- the task allocator, watched (malloc_spy.c) ---- */
 
 static void spy_begin(void)
 {
-    /* A failed test may have left its spy registered. */
-    CoRevokeMallocSpy();
-    spy.IMallocSpy_iface.lpVtbl = &spy_vtbl;
-    spy.live_count = spy.allocs = spy.frees = spy.unknown_frees = 0;
-    assert_int_equal(CoRegisterMallocSpy(&spy.IMallocSpy_iface), S_OK);
+    assert_int_equal(malloc_spy_begin(0), S_OK);
 }
 
 /* Every block allocated since spy_begin has been freed, and nothing else. */
 static void spy_end(void)
 {
-    unsigned int live = spy.live_count, unknown = spy.unknown_frees;
+    unsigned int live = malloc_spy_live();
+    LONG unknown = malloc_spy_counts().unknown_frees;
 
-    assert_int_equal(CoRevokeMallocSpy(), S_OK);
+    assert_int_equal(malloc_spy_end(), S_OK);
     assert_int_equal(live, 0);
     assert_int_equal(unknown, 0);
 }
@@ -402,17 +297,17 @@ static void test_alloc_counted_string(void **state)
     string = (void *)1;
     assert_int_equal(qutil.AllocCountedString(&string, longest), E_INVALIDARG);
     assert_null(string);
-    assert_int_equal(spy.allocs, 0);
+    assert_int_equal(malloc_spy_counts().allocs, 0);
 
     longest[maxStringLength] = 0;
     assert_int_equal(qutil.AllocCountedString(&string, longest), S_OK);
-    assert_int_equal(spy.allocs, 2); /* the struct and the string */
+    assert_int_equal(malloc_spy_counts().allocs, 2); /* the struct and the string */
     assert_int_equal(string->length, maxStringLength);
     assert_int_equal(string->string[maxStringLength], 0);
     assert_int_equal(wcscmp(string->string, longest), 0);
     assert_ptr_not_equal(string->string, longest);
     qutil.FreeCountedString(string);
-    assert_int_equal(spy.live_count, 0);
+    assert_int_equal(malloc_spy_live(), 0);
 
     assert_int_equal(qutil.AllocCountedString(&string, L""), S_OK);
     assert_int_equal(string->length, 0);
@@ -422,7 +317,7 @@ static void test_alloc_counted_string(void **state)
         WCHAR *kept = string->string;
 
         CoTaskMemFree(string);
-        assert_int_equal(spy.live_count, 1);
+        assert_int_equal(malloc_spy_live(), 1);
         CoTaskMemFree(kept);
     }
     qutil.FreeCountedString(NULL);
@@ -440,16 +335,16 @@ static void test_alloc_connections(void **state)
     assert_int_equal(qutil.AllocConnections(NULL, 1), E_INVALIDARG);
     assert_int_equal(qutil.AllocConnections(&connections, maxConnectionCountPerEnforcer + 1), E_INVALIDARG);
     assert_null(connections);
-    assert_int_equal(spy.allocs, 0);
+    assert_int_equal(malloc_spy_counts().allocs, 0);
 
     assert_int_equal(qutil.AllocConnections(&connections, 0), S_OK);
     assert_int_equal(connections->count, 0);
     assert_null(connections->connections);
-    assert_int_equal(spy.allocs, 1);
+    assert_int_equal(malloc_spy_counts().allocs, 1);
     qutil.FreeConnections(connections);
 
     assert_int_equal(qutil.AllocConnections(&connections, maxConnectionCountPerEnforcer), S_OK);
-    assert_int_equal(spy.allocs, 3); /* the struct and, separately, the pointer array */
+    assert_int_equal(malloc_spy_counts().allocs, 3); /* the struct and, separately, the pointer array */
     assert_int_equal(connections->count, maxConnectionCountPerEnforcer);
     for (i = 0; i < connections->count; i++) assert_null(connections->connections[i]);
     /* The holder owns one reference per pointer; NULL slots are skipped. */
@@ -485,7 +380,7 @@ static void test_alloc_fixup_info(void **state)
     assert_int_equal(qutil.AllocFixupInfo(&info, maxDwordCountPerSoHAttribute), S_OK);
     assert_int_equal(info->resultCodes.count, maxDwordCountPerSoHAttribute);
     for (i = 0; i < info->resultCodes.count; i++) assert_int_equal(info->resultCodes.results[i], 0);
-    assert_int_equal(spy.live_count, 2);
+    assert_int_equal(malloc_spy_live(), 2);
     qutil.FreeFixupInfo(info);
     qutil.FreeFixupInfo(NULL);
     spy_end();
@@ -566,7 +461,7 @@ static void test_free_functions(void **state)
     array[0].vendorName = counted(L"us");
     array[1].friendlyName = counted(L"other");
     qutil.FreeNapComponentRegistrationInfoArray(2, (NapComponentRegistrationInfo **)array);
-    assert_int_equal(spy.allocs, spy.frees);
+    assert_int_equal(malloc_spy_counts().allocs, malloc_spy_counts().frees);
 
     qutil.FreeIsolationInfo(NULL);
     qutil.FreeIsolationInfoEx(NULL);
@@ -582,10 +477,10 @@ static void test_free_functions(void **state)
 /* FreeSoHAttributeValue frees the member's block, not the union. */
 static void free_value_check(SoHAttributeType type, SoHAttributeValue *value, BOOL has_block)
 {
-    unsigned int before = spy.live_count;
+    unsigned int before = malloc_spy_live();
 
     qutil.FreeSoHAttributeValue(type, value);
-    assert_int_equal(spy.live_count, before - (has_block ? 1 : 0));
+    assert_int_equal(malloc_spy_live(), before - (has_block ? 1 : 0));
     CoTaskMemFree(value);
 }
 
@@ -805,7 +700,7 @@ static void test_constructor_known_example(void **state)
     assert_int_equal(append_codes(constructor, sohAttributeTypeComplianceResultCodes, ok, 1), S_OK);
     assert_int_equal(INapSoHConstructor_GetSoH(constructor, &soh), S_OK);
     /* the constructor's two values; GetSoH's struct, array and two values */
-    assert_int_equal(spy.live_count, 2 + 4);
+    assert_int_equal(malloc_spy_live(), 2 + 4);
     assert_int_equal(soh->count, 2);
     assert_int_equal(soh->attributes[0].type, sohAttributeTypeSystemHealthId);
     assert_int_equal(soh->attributes[0].size, 4);
@@ -969,7 +864,7 @@ static void test_processor_errors(void **state)
     soh.count = 2; /* a response without a result TLV */
     assert_int_equal(INapSoHProcessor_Initialize(processor, &soh, FALSE, &id), NAP_E_INVALID_PACKET);
     soh.count = 4;
-    assert_int_equal(spy.live_count, 0);
+    assert_int_equal(malloc_spy_live(), 0);
 
     assert_int_equal(INapSoHProcessor_Initialize(processor, &soh, FALSE, &id), S_OK);
     assert_int_equal(id, SAMPLE_SHA_ID);
@@ -1215,7 +1110,6 @@ int main(void)
 
     test_install_crash_handler();
     CoInitializeEx(NULL, COINIT_MULTITHREADED);
-    InitializeCriticalSection(&spy.cs);
     load_qutil();
     failures = cmocka_run_group_tests_name("qutil", tests, NULL, NULL);
     FreeLibrary(qutil.module);
