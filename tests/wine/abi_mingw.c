@@ -49,7 +49,14 @@
 #include <napmanagement.h>
 #include <napsystemhealthagent.h>
 
+#include <naputil.h>
 #include "abi_table.h"
+
+/* Each qutil export has the signature naputil.h gives it (or the build fails). */
+#define ABI_FUNCTION(ret, name, params) \
+    _Static_assert(__builtin_types_compatible_p(__typeof__(&name), ret (WINAPI *) params), #name);
+#include "abi_functions.h"
+#undef ABI_FUNCTION
 
 /* mingw's napenforcementclient.h only declares the CLSID
  * (EXTERN_C const CLSID CLSID_NapEnforcementClientBinding;) and mingw-w64's

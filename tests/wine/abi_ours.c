@@ -23,7 +23,14 @@
 #include "NapManagement.h"
 #include "NapManagement_i.c"
 
+#include "NapUtil.h"
 #include "abi_table.h"
+
+/* Each qutil export has the signature naputil.h gives it (or the build fails). */
+#define ABI_FUNCTION(ret, name, params) \
+    _Static_assert(__builtin_types_compatible_p(__typeof__(&name), ret (WINAPI *) params), #name);
+#include "abi_functions.h"
+#undef ABI_FUNCTION
 
 #define ABI_SIZE(t) { "sizeof(" #t ")", sizeof(t) },
 #define ABI_FIELD(t, f) \
