@@ -114,7 +114,8 @@ static void keep_stray(UINT64 cookie, UINT32 event, ULONGLONG now)
     for (i = 0; i < STRAY_COUNT; i++)
     {
         if (strays[i].cookie == cookie) break;
-        if (strays[i].at < strays[slot].at) slot = i;   /* the oldest, or an empty one */
+        /* An empty slot, else the oldest. */
+        if (strays[slot].cookie && (!strays[i].cookie || strays[i].at < strays[slot].at)) slot = i;
     }
     if (i == STRAY_COUNT)
     {
