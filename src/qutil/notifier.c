@@ -166,13 +166,16 @@ static void run_service_watch(struct subscription *sub)
         }
         else if (result == WAIT_OBJECT_0 + 1)
         {
-            watch.armed = FALSE;
             /* The service's key may exist now: watch it rather than Services. */
             if (!watch.is_agent_key && watch.key)
             {
                 RegCloseKey(watch.key);
                 watch.key = NULL;
             }
+            /* Armed again before the check: the agent publishes its endpoint
+             * in more than one write, and one that lands after the write that
+             * woke us must wake us again (a CI run missed one). */
+            watch.armed = arm_watch(&watch.key, &watch.is_agent_key, watch.changed);
         }
         else if (result == WAIT_FAILED) Sleep(SERVICE_POLL_MS);
         check_agent(sub, &watch);
