@@ -161,8 +161,9 @@ static DWORD WINAPI event_thread(void *arg)
         if (FAILED(session_link_wait_begin(session->link, &binding, &cookie, &handle))
             || (cookie != watched_cookie && FAILED(event_pump_watch(&session->mailbox, cookie))))
         {
-            /* The agent is gone or hung: try again, the binding rebinds when it is back. */
-            carried |= event_mailbox_wait(&session->mailbox, retry_ms);
+            /* The agent is gone or hung: try again, the binding rebinds when
+             * it is back.  A CLOSED meanwhile was about the session lost. */
+            carried |= event_mailbox_wait(&session->mailbox, retry_ms) & ~EVENT_BIT(NAPAGENT_EVENT_CLOSED);
             retry_ms = min(retry_ms * 2, EVENT_RETRY_MAX_MS);
             continue;
         }

@@ -292,6 +292,8 @@ HRESULT event_pump_watch(struct event_mailbox *mailbox, UINT64 cookie)
     else
     {
         if (k == watched_count) watched[watched_count++] = mailbox;
+        /* A CLOSED still pending was about the session watched before. */
+        if (mailbox->cookie != cookie) mailbox->pending &= ~EVENT_BIT(NAPAGENT_EVENT_CLOSED);
         mailbox->cookie = cookie;
         if ((pending = claim_strays(cookie, GetTickCount64())))
         {
