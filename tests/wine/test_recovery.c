@@ -512,6 +512,54 @@ static void test_killed_clients_free_the_limit(void **state)
     for (i = 0; i < STRESS_COUNT; i++) assert_int_equal(test_register_ec(STRESS_FIRST + i, TRUE), S_OK);
 }
 
+/* 20 bindings of one process share one event poll: after a restart every
+ * one of them is re-learned (GetConnections) and told to redo its exchange
+ * (NotifySoHChange), and every one works. */
+static struct callback_sink many_sinks[maxEnforcerCount];
+
+static BOOL all_rebound(void *arg)
+{
+    LONG *seen = arg;
+    unsigned int i;
+
+    for (i = 0; i < maxEnforcerCount; i++)
+        if (many_sinks[i].get_connections_count <= seen[i] || many_sinks[i].notify_count <= seen[i]) return FALSE;
+    return TRUE;
+}
+
+static void test_restart_with_many_bindings_in_one_process(void **state)
+{
+    INapEnforcementClientBinding *bindings[maxEnforcerCount];
+    INapEnforcementClientConnection *connections[maxEnforcerCount];
+    LONG seen[maxEnforcerCount] = { 0 };
+    unsigned int i, cycle;
+    BOOL retrigger;
+
+    (void)state;
+    test_unregister_all_ecs();
+    for (i = 0; i < maxEnforcerCount; i++) assert_int_equal(test_register_ec(LIMIT_FIRST + i, TRUE), S_OK);
+    for (i = 0; i < maxEnforcerCount; i++)
+        assert_int_equal(bind_ec(LIMIT_FIRST + i, &many_sinks[i], &bindings[i], &connections[i]), S_OK);
+    for (cycle = 0; cycle < 3; cycle++)
+    {
+        for (i = 0; i < maxEnforcerCount; i++) seen[i] = min(many_sinks[i].get_connections_count, many_sinks[i].notify_count);
+        test_kill_agent(agent);
+        assert_non_null(agent = test_start_agent());
+        assert_true(test_wait_for(all_rebound, seen, 10000));
+        for (i = 0; i < maxEnforcerCount; i++)
+            assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(bindings[i], connections[i], &retrigger), S_OK);
+    }
+    for (i = 0; i < maxEnforcerCount; i++)
+    {
+        assert_int_equal(INapEnforcementClientConnection_Release(connections[i]), 0);
+        assert_int_equal(INapEnforcementClientBinding_Uninitialize(bindings[i]), S_OK);
+        assert_int_equal(INapEnforcementClientBinding_Release(bindings[i]), 0);
+    }
+    test_unregister_all_ecs();
+    assert_int_equal(test_register_ec(EC_ID, TRUE), S_OK);
+    for (i = 0; i < STRESS_COUNT; i++) assert_int_equal(test_register_ec(STRESS_FIRST + i, TRUE), S_OK);
+}
+
 static BOOL service_state_is(DWORD wanted)
 {
     SC_HANDLE manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), service;
@@ -585,6 +633,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_hung_agent),
         cmocka_unit_test(test_restart_cycles_under_traffic),
         cmocka_unit_test(test_killed_clients_free_the_limit),
+        cmocka_unit_test(test_restart_with_many_bindings_in_one_process),
         cmocka_unit_test(test_initialize_starts_the_service),
     };
     int failures;
