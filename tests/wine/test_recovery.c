@@ -517,13 +517,22 @@ static void test_killed_clients_free_the_limit(void **state)
  * (NotifySoHChange), and every one works. */
 static struct callback_sink many_sinks[maxEnforcerCount];
 
+/* Callback counts before a restart: both must grow for every binding. */
+struct many_seen
+{
+    LONG get_connections[maxEnforcerCount];
+    LONG notify[maxEnforcerCount];
+};
+
 static BOOL all_rebound(void *arg)
 {
-    LONG *seen = arg;
+    const struct many_seen *seen = arg;
     unsigned int i;
 
     for (i = 0; i < maxEnforcerCount; i++)
-        if (many_sinks[i].get_connections_count <= seen[i] || many_sinks[i].notify_count <= seen[i]) return FALSE;
+        if (many_sinks[i].get_connections_count <= seen->get_connections[i]
+            || many_sinks[i].notify_count <= seen->notify[i])
+            return FALSE;
     return TRUE;
 }
 
@@ -531,7 +540,7 @@ static void test_restart_with_many_bindings_in_one_process(void **state)
 {
     INapEnforcementClientBinding *bindings[maxEnforcerCount];
     INapEnforcementClientConnection *connections[maxEnforcerCount];
-    LONG seen[maxEnforcerCount] = { 0 };
+    struct many_seen seen;
     unsigned int i, cycle;
     BOOL retrigger;
 
@@ -542,10 +551,14 @@ static void test_restart_with_many_bindings_in_one_process(void **state)
         assert_int_equal(bind_ec(LIMIT_FIRST + i, &many_sinks[i], &bindings[i], &connections[i]), S_OK);
     for (cycle = 0; cycle < 3; cycle++)
     {
-        for (i = 0; i < maxEnforcerCount; i++) seen[i] = min(many_sinks[i].get_connections_count, many_sinks[i].notify_count);
+        for (i = 0; i < maxEnforcerCount; i++)
+        {
+            seen.get_connections[i] = many_sinks[i].get_connections_count;
+            seen.notify[i] = many_sinks[i].notify_count;
+        }
         test_kill_agent(agent);
         assert_non_null(agent = test_start_agent());
-        assert_true(test_wait_for(all_rebound, seen, 10000));
+        assert_true(test_wait_for(all_rebound, &seen, 10000));
         for (i = 0; i < maxEnforcerCount; i++)
             assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(bindings[i], connections[i], &retrigger), S_OK);
     }
