@@ -288,8 +288,8 @@ HRESULT event_pump_watch(struct event_mailbox *mailbox, UINT64 cookie)
     AcquireSRWLockExclusive(&pump_lock);
     for (k = 0; k < watched_count && watched[k] != mailbox; k++);
     if (k == watched_count && watched_count == NAPAGENT_MAX_POLLED_COOKIES) hr = E_OUTOFMEMORY;
-    else if (FAILED(hr = start_pump())) ;
-    else
+    else hr = start_pump();
+    if (SUCCEEDED(hr))
     {
         if (k == watched_count) watched[watched_count++] = mailbox;
         /* A CLOSED still pending was about the session watched before. */
