@@ -53,6 +53,11 @@ HRESULT store_list_shas(struct ec_registration *regs, UINT32 max, UINT32 *count)
 /* The local enable flag, overridden by Group Policy's Qecs\<id>\Enabled; read each call. */
 BOOL store_ec_enabled(const struct ec_registration *reg);
 DWORD store_get_setting(const WCHAR *name, DWORD default_value);
+/* The SoH an SHA asked the agent to keep for later use (Shas\<id>\CachedSoH),
+ * so that the next agent has it too.  S_FALSE and *size 0: none kept.
+ * store_set_sha_soh with size 0 deletes it. */
+HRESULT store_get_sha_soh(UINT32 id, BYTE *soh, UINT16 cap, UINT16 *size);
+HRESULT store_set_sha_soh(UINT32 id, const BYTE *soh, UINT16 size);
 HRESULT store_set_setting(const WCHAR *name, DWORD value);
 
 /* rpc_server.c: listen on the endpoint; stop. */
@@ -65,6 +70,23 @@ void agent_rpc_stop(void);
  * name a session by its cookie: sessions_find takes a reference that
  * sessions_put gives back. */
 #define DEFAULT_RETRY_INTERVAL_MS 30000
+/* The bound qagent.dll puts on each call (Parameters\ClientCallTimeoutMs). */
+#define DEFAULT_CLIENT_TIMEOUT_MS 5000
+
+/* What an SSoH says of the machine's health: for each registered SHA, a key
+ * naming the content of its entry (sha_sessions.c).  The same keys: the same
+ * health, whatever bytes changed that the SHA calls equal. */
+struct health_content
+{
+    UINT16 count;
+    struct
+    {
+        UINT32 sha_id;
+        UINT64 key;
+    } entries[NAPAGENT_MAX_SHAS];
+};
+BOOL health_content_equal(const struct health_content *a, const struct health_content *b);
+
 struct session;
 void sessions_init(void);
 void sessions_shutdown(void);
@@ -76,7 +98,9 @@ HRESULT sessions_get_soh_request(struct session *session, const NAPAGENT_CONNECT
                                  NAPAGENT_BLOB *request);
 HRESULT sessions_process_soh_response(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
                                       const BYTE *response, UINT16 size, NAPAGENT_ISOLATION *isolation);
-HRESULT sessions_connection_down(struct session *session, const GUID *connection_id);
+HRESULT sessions_connection_down(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts);
+/* Connections the EC released: forgotten, their requests orphaned. */
+HRESULT sessions_connections_gone(struct session *session, UINT16 count, const NAPAGENT_CONNECTION_FACTS *gone);
 HRESULT sessions_soh_change_failure(struct session *session);
 /* Up to timeout_ms for the events of process pid's sessions; *events MIDL-allocated. */
 HRESULT sessions_wait_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_count, UINT32 timeout_ms,
@@ -88,7 +112,12 @@ HRESULT sessions_end(UINT64 cookie);
 HRESULT sessions_answer_connections(struct session *session, UINT16 count,
                                     const NAPAGENT_CONNECTION_FACTS *connections);
 HRESULT sessions_callback_gone(struct session *session);
-HRESULT sessions_notify_soh_change(void);
+/* Every bound EC gets NotifySoHChange (an operator asked for it). */
+HRESULT sessions_notify_all(void);
+/* An SHA's health may have changed (its NotifySoHChange, a fix-up): each EC
+ * whose last request says something else of the health than an SSoH built
+ * now would is told NotifySoHChange. */
+void sessions_health_changed(void);
 HRESULT sessions_query_connections(UINT32 ec_id, UINT32 timeout_ms, UINT32 *count,
                                    NAPAGENT_CONNECTION_FACTS **connections);
 void sessions_get_state(NAPAGENT_STATE *state);
@@ -111,8 +140,10 @@ void sha_sessions_init(void);
 void sha_sessions_shutdown(void);
 HRESULT sha_sessions_bind(UINT32 sha_id, DWORD pid, UINT64 previous_cookie, UINT64 *cookie, struct sha_session **out);
 void sha_sessions_unbind(struct sha_session *session);
-HRESULT sha_sessions_notify_soh_change(struct sha_session *session);
-HRESULT sha_sessions_flush_cache(struct sha_session *session);
+/* call_seq: the binding's number for the call; an older one than the
+ * newest applied changes nothing (E_ABORT). */
+HRESULT sha_sessions_notify_soh_change(struct sha_session *session, UINT64 call_seq);
+HRESULT sha_sessions_flush_cache(struct sha_session *session, UINT64 call_seq);
 HRESULT sha_sessions_wait_event(UINT64 cookie, UINT32 timeout_ms, NAPAGENT_SHA_EVENT *event);
 struct sha_session *sha_sessions_find(UINT64 cookie);
 void sha_sessions_put(struct sha_session *session);
@@ -120,11 +151,20 @@ HRESULT sha_sessions_end(UINT64 cookie);
 HRESULT sha_sessions_answer(struct sha_session *session, UINT32 request_id, const NAPAGENT_SHA_ANSWER *answer);
 HRESULT sha_sessions_callback_gone(struct sha_session *session);
 BOOL sha_sessions_bound(UINT32 sha_id);
-/* NapAgentRegisterSha / UnregisterSha changed the store. */
+/* NapAgentRegisterSha changed the store. */
 void sha_sessions_registrations_changed(void);
-/* The report entries of an SSoH: one per registered SHA, its SoH or the
- * substitute the reference prescribes; bytes go to buffer. */
-HRESULT sha_sessions_report_entries(BYTE *buffer, size_t cap, struct soh_entry *entries, UINT16 *count);
+/* Removes SHA sha_id from the store and forgets what the agent kept of it;
+ * NAP_E_STILL_BOUND while it is bound. */
+HRESULT sha_sessions_unregister(UINT32 sha_id);
+/* The report entries of the SSoH of one EC request: one per registered SHA,
+ * its SoH or the substitute the reference prescribes; bytes go to buffer,
+ * *content says what they say.  A bound SHA with no SoH it asked the agent
+ * to keep is asked for this request (correlation) and waited for, bounded.
+ * Call without sessions.c's lock. */
+HRESULT sha_sessions_report_entries(const NAPAGENT_CORRELATION *correlation, BYTE *buffer, size_t cap,
+                                    struct soh_entry *entries, UINT16 *count, struct health_content *content);
+/* What an SSoH built now would say of the health, without asking anyone. */
+void sha_sessions_current_content(struct health_content *content);
 /* An EC processed an SoHR: each entry goes to its SHA. */
 void sha_sessions_deliver_response(const struct soh_response *response);
 void sha_sessions_orphaned(const NAPAGENT_CORRELATION *correlation);
@@ -151,14 +191,18 @@ struct connection_decision
     WCHAR failure_url[SOH_MAX_URL + 1];
 };
 void exchange_init(void);
-/* Builds the SoH request for one connection into out[0..min(max_size, 4000)).
- * NAP_E_MAXSIZE_TOO_SMALL when it does not fit. */
+/* Builds the SoH request for one connection, with these report entries,
+ * into out[0..min(max_size, 4000)).  NAP_E_MAXSIZE_TOO_SMALL when it does not fit. */
 HRESULT exchange_build_request(const NAPAGENT_CORRELATION *correlation, const struct connection_decision *current,
-                               UINT32 max_size, BYTE *out, UINT16 *size);
-/* Strictly parses an SoH response; NAP_E_INVALID_PACKET if malformed,
- * NAP_E_MISMATCHED_ID if it answers another request. failure_url is MIDL-allocated. */
+                               const struct soh_entry *entries, UINT16 entry_count, UINT32 max_size, BYTE *out,
+                               UINT16 *size);
+/* Strictly parses an SoH response into *response (its entries point into
+ * data); NAP_E_INVALID_PACKET if malformed, NAP_E_MISMATCHED_ID if it answers
+ * another request.  A response that names no request is taken as the
+ * answer to `expected` (its correlation is set to it).  failure_url is
+ * MIDL-allocated. */
 HRESULT exchange_read_response(const BYTE *data, UINT16 size, const NAPAGENT_CORRELATION *expected,
-                               NAPAGENT_ISOLATION *isolation);
+                               NAPAGENT_ISOLATION *isolation, struct soh_response *response);
 /* Builds the substitute SoH of an SHA that has none (reference §8.2). */
 HRESULT exchange_substitute_soh(UINT32 sha_id, UINT8 failure_category, HRESULT code, BYTE *out, size_t cap,
                                 UINT16 *size);

@@ -607,3 +607,44 @@ HRESULT store_set_setting(const WCHAR *name, DWORD value)
     agent_log("store: setting %ls = %lu: 0x%08lx", name, value, hr);
     return hr;
 }
+
+/* An SHA's SoH kept for later use (cacheSohForLaterUse): Shas\<id>\CachedSoH. */
+
+HRESULT store_get_sha_soh(UINT32 id, BYTE *soh, UINT16 cap, UINT16 *size)
+{
+    DWORD bytes = cap;
+    HKEY key;
+    HRESULT hr;
+    LSTATUS err;
+
+    *size = 0;
+    lock_store();
+    if (SUCCEEDED(hr = open_registration(&sha_kind, id, KEY_QUERY_VALUE, &key)))
+    {
+        err = RegGetValueW(key, NULL, L"CachedSoH", RRF_RT_REG_BINARY, NULL, soh, &bytes);
+        /* None kept, or more than any SoH can be: nothing cached. */
+        if (err == ERROR_FILE_NOT_FOUND || err == ERROR_MORE_DATA) hr = S_FALSE;
+        else if (SUCCEEDED(hr = hresult_from_reg(err))) *size = (UINT16)bytes;
+        RegCloseKey(key);
+    }
+    unlock_store();
+    return hr;
+}
+
+HRESULT store_set_sha_soh(UINT32 id, const BYTE *soh, UINT16 size)
+{
+    HKEY key;
+    HRESULT hr;
+    LSTATUS err;
+
+    lock_store();
+    if (SUCCEEDED(hr = open_registration(&sha_kind, id, KEY_SET_VALUE, &key)))
+    {
+        if (size) err = RegSetValueExW(key, L"CachedSoH", 0, REG_BINARY, soh, size);
+        else if ((err = RegDeleteValueW(key, L"CachedSoH")) == ERROR_FILE_NOT_FOUND) err = ERROR_SUCCESS;
+        hr = hresult_from_reg(err);
+        RegCloseKey(key);
+    }
+    unlock_store();
+    return hr;
+}

@@ -196,8 +196,8 @@ HRESULT __cdecl NapAgentUnregisterSha(handle_t binding, UINT32 id)
     HRESULT hr;
 
     (void)binding;
-    if (sha_sessions_bound(id)) return NAP_E_STILL_BOUND;
-    if (SUCCEEDED(hr = store_unregister_sha(id))) sha_sessions_registrations_changed();
+    hr = sha_sessions_unregister(id);
+    agent_log("unregister SHA %u: 0x%08lx", id, hr);
     return hr;
 }
 

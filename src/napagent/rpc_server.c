@@ -118,13 +118,23 @@ HRESULT __cdecl NapAgentEcProcessSoHResponse(handle_t binding, UINT64 cookie, co
     WITH_SESSION(cookie, session, sessions_process_soh_response(session, facts, response, size, isolation));
 }
 
-HRESULT __cdecl NapAgentEcConnectionDown(handle_t binding, UINT64 cookie, const GUID *connection_id)
+HRESULT __cdecl NapAgentEcConnectionDown(handle_t binding, UINT64 cookie, const NAPAGENT_CONNECTION_FACTS *facts)
 {
     struct session *session;
     HRESULT hr;
 
     (void)binding;
-    WITH_SESSION(cookie, session, sessions_connection_down(session, connection_id));
+    WITH_SESSION(cookie, session, sessions_connection_down(session, facts));
+}
+
+HRESULT __cdecl NapAgentEcConnectionsGone(handle_t binding, UINT64 cookie, UINT16 count,
+                                          const NAPAGENT_CONNECTION_FACTS *gone)
+{
+    struct session *session;
+    HRESULT hr;
+
+    (void)binding;
+    WITH_SESSION(cookie, session, sessions_connections_gone(session, count, gone));
 }
 
 HRESULT __cdecl NapAgentEcSoHChangeFailure(handle_t binding, UINT64 cookie)
@@ -198,7 +208,7 @@ HRESULT __cdecl NapAgentSetSetting(handle_t binding, UINT32 setting, UINT32 valu
 HRESULT __cdecl NapAgentNotifySoHChange(handle_t binding)
 {
     (void)binding;
-    return sessions_notify_soh_change();
+    return sessions_notify_all();
 }
 
 HRESULT __cdecl NapAgentQueryConnections(handle_t binding, UINT32 ec_id, UINT32 timeout_ms, UINT32 *count,

@@ -51,22 +51,22 @@ HRESULT __cdecl NapAgentShaEnd(handle_t binding, UINT64 cookie)
     sha_sessions_put(session); \
     return hr; } while (0)
 
-HRESULT __cdecl NapAgentShaNotifySoHChange(handle_t binding, UINT64 cookie)
+HRESULT __cdecl NapAgentShaNotifySoHChange(handle_t binding, UINT64 cookie, UINT64 call_seq)
 {
     struct sha_session *session;
     HRESULT hr;
 
     (void)binding;
-    WITH_SHA_SESSION(cookie, session, sha_sessions_notify_soh_change(session));
+    WITH_SHA_SESSION(cookie, session, sha_sessions_notify_soh_change(session, call_seq));
 }
 
-HRESULT __cdecl NapAgentShaFlushCache(handle_t binding, UINT64 cookie)
+HRESULT __cdecl NapAgentShaFlushCache(handle_t binding, UINT64 cookie, UINT64 call_seq)
 {
     struct sha_session *session;
     HRESULT hr;
 
     (void)binding;
-    WITH_SHA_SESSION(cookie, session, sha_sessions_flush_cache(session));
+    WITH_SHA_SESSION(cookie, session, sha_sessions_flush_cache(session, call_seq));
 }
 
 HRESULT __cdecl NapAgentShaWaitEvent(handle_t binding, UINT64 cookie, UINT32 timeout_ms, NAPAGENT_SHA_EVENT *event)

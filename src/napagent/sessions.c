@@ -20,7 +20,8 @@ struct agent_connection
     BOOL has_request;                 /* GetSoHRequest ran at least once */
     BOOL outstanding;                 /* the newest request awaits its response */
     NAPAGENT_CORRELATION correlation; /* of the newest request */
-    UINT32 generation;                /* health_generation the newest request was built from */
+    UINT64 last_seq;                  /* the binding's number of the newest call applied */
+    struct health_content sent;       /* what the newest request said of the health */
     BOOL decided;
     BOOL probation_told;              /* the EC heard that its probation ended */
     struct connection_decision decision;
@@ -40,6 +41,7 @@ struct session
     BOOL change_outstanding;          /* NotifySoHChange sent, no GetSoHRequest since */
     ULONGLONG retry_due;              /* GetTickCount64() of the next retry, 0 = none */
     BOOL rebound;                     /* bound again after the EC lost an agent */
+    struct health_content baseline;   /* the health the EC knows of while it has sent no request */
     unsigned int downed_next;         /* ring of connections the EC said are down */
     GUID downed[NAPAGENT_MAX_CONNECTIONS];
     UINT32 answer_seq;                /* bumped by every AnswerConnections */
@@ -55,12 +57,23 @@ static CONDITION_VARIABLE answers_cv;
 static CONDITION_VARIABLE events_cv;
 static struct session *sessions[NAPAGENT_MAX_ECS];
 static UINT32 health_generation = 1;
+static struct health_content last_health;
 /* The system's isolation over every connection, and when it last changed. */
 static NAPAGENT_SYSTEM_ISOLATION system_isolation = { .state = isolationStateNotRestricted };
 static WCHAR system_failure_url[SOH_MAX_URL + 1];
 static CONDITION_VARIABLE isolation_cv;
 static UINT32 soh_change_count;
 static ULONGLONG last_timestamp;
+
+BOOL health_content_equal(const struct health_content *a, const struct health_content *b)
+{
+    UINT16 i;
+
+    if (a->count != b->count) return FALSE;
+    for (i = 0; i < a->count; i++)
+        if (a->entries[i].sha_id != b->entries[i].sha_id || a->entries[i].key != b->entries[i].key) return FALSE;
+    return TRUE;
+}
 
 void sessions_init(void)
 {
@@ -260,6 +273,7 @@ HRESULT sessions_bind(UINT32 ec_id, DWORD pid, UINT64 previous_cookie, UINT64 *c
         session->rebound = previous_cookie != 0;
         session->pending_get_connections = session->rebound;
         session->pending_soh_change = session->rebound;
+        sha_sessions_current_content(&session->baseline);
         watch_client_process(session);
         sessions[slot] = session;
         if (session->rebound) WakeAllConditionVariable(&events_cv);
@@ -374,132 +388,241 @@ static BOOL probation_expired(const struct agent_connection *connection)
     return CompareFileTime(&connection->decision.prob_end_time, &now) <= 0;
 }
 
+/* Caller holds sessions_cs.  The binding numbers its calls in the order the
+ * EC makes them: a call on this connection older than the newest one applied
+ * is one the binding gave up on that reached us late.  It changes nothing. */
+static BOOL call_is_stale(struct agent_connection *connection, UINT64 call_seq)
+{
+    if (call_seq && call_seq < connection->last_seq) return TRUE;
+    connection->last_seq = max(connection->last_seq, call_seq);
+    return FALSE;
+}
+
+/* Caller holds sessions_cs.  The connection a request is for, made if new. */
+static HRESULT begin_request(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
+                             NAPAGENT_CORRELATION *correlation, struct connection_decision *current)
+{
+    struct agent_connection *connection;
+
+    if (session->closed) return NAP_E_NOT_INITIALIZED;
+    if (!(connection = find_connection(session, &facts->connection_id))
+        && !(connection = add_connection(session, &facts->connection_id, facts->max_size)))
+        return E_OUTOFMEMORY;
+    if (call_is_stale(connection, facts->call_seq)) return E_ABORT;
+    /* The EC owns the change now: no retry after this point. */
+    session->change_outstanding = FALSE;
+    session->retry_due = 0;
+    /* A request still outstanding is orphaned by the new one. */
+    orphan_request(connection);
+    connection->max_size = facts->max_size;
+    correlation->conn_id = facts->connection_id;
+    correlation->time_stamp = next_timestamp();
+    if (connection->decided) *current = connection->decision;
+    /* A connection without a decision makes the system state partly unknown. */
+    if (!connection->decided) recompute_system_isolation();
+    return S_OK;
+}
+
+/* Caller holds sessions_cs.  The request is built: it is the connection's
+ * outstanding one, unless a newer call on the connection came meanwhile. */
+static HRESULT finish_request(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
+                              const NAPAGENT_CORRELATION *correlation, const struct health_content *content,
+                              BOOL *retrigger)
+{
+    struct agent_connection *connection = find_connection(session, &facts->connection_id);
+
+    if (!connection || session->closed || connection->last_seq != facts->call_seq) return E_ABORT;
+    /* docs/decisions.md: TRUE when what the request says of the health
+     * differs from what the connection's previous one said. */
+    *retrigger = connection->has_request
+                 && (!health_content_equal(&connection->sent, content) || probation_expired(connection));
+    connection->has_request = TRUE;
+    connection->outstanding = TRUE;
+    connection->correlation = *correlation;
+    connection->sent = *content;
+    return S_OK;
+}
+
+/* The request's SSoH: every registered SHA's entry, then the wire bytes. */
+static HRESULT build_request(const NAPAGENT_CORRELATION *correlation, const struct connection_decision *current,
+                             UINT32 max_size, NAPAGENT_BLOB *request, struct health_content *content)
+{
+    struct soh_entry entries[NAPAGENT_MAX_SHAS];
+    BYTE *entry_bytes, *bytes;
+    UINT16 entry_count;
+    HRESULT hr;
+
+    if (!(entry_bytes = HeapAlloc(GetProcessHeap(), 0, maxNetworkSoHSize))) return E_OUTOFMEMORY;
+    hr = sha_sessions_report_entries(correlation, entry_bytes, maxNetworkSoHSize, entries, &entry_count, content);
+    if (SUCCEEDED(hr) && !(bytes = MIDL_user_allocate(maxNetworkSoHSize))) hr = E_OUTOFMEMORY;
+    if (SUCCEEDED(hr)
+        && FAILED(hr = exchange_build_request(correlation, current, entries, entry_count, max_size, bytes,
+                                              &request->size)))
+        MIDL_user_free(bytes);
+    else if (SUCCEEDED(hr)) request->data = bytes;
+    HeapFree(GetProcessHeap(), 0, entry_bytes);
+    return hr;
+}
+
 HRESULT sessions_get_soh_request(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
                                  NAPAGENT_CORRELATION *correlation, BYTE *flags, BOOL *retrigger,
                                  NAPAGENT_BLOB *request)
 {
     struct connection_decision current = { .state = isolationStateNotRestricted };
-    struct agent_connection *connection;
-    UINT32 generation;
-    BYTE *bytes;
-    HRESULT hr = S_OK;
+    struct health_content content;
+    HRESULT hr;
 
     request->size = 0;
     request->data = NULL;
     EnterCriticalSection(&sessions_cs);
-    if (session->closed) hr = NAP_E_NOT_INITIALIZED;
-    else if (!(connection = find_connection(session, &facts->connection_id))
-             && !(connection = add_connection(session, &facts->connection_id, facts->max_size)))
-        hr = E_OUTOFMEMORY;
-    else
-    {
-        /* The EC owns the change now: no retry after this point. */
-        session->change_outstanding = FALSE;
-        session->retry_due = 0;
-        /* A request still outstanding is orphaned by the new one. */
-        orphan_request(connection);
-        connection->max_size = facts->max_size;
-        correlation->conn_id = facts->connection_id;
-        correlation->time_stamp = next_timestamp();
-        *retrigger = connection->has_request
-                     && (connection->generation != health_generation || probation_expired(connection));
-        if (connection->decided) current = connection->decision;
-        generation = health_generation;
-        /* A connection without a decision makes the system state partly unknown. */
-        if (!connection->decided) recompute_system_isolation();
-    }
+    hr = begin_request(session, facts, correlation, &current);
     LeaveCriticalSection(&sessions_cs);
     if (FAILED(hr)) return hr;
 
-    if (!(bytes = MIDL_user_allocate(maxNetworkSoHSize))) return E_OUTOFMEMORY;
-    hr = exchange_build_request(correlation, &current, facts->max_size, bytes, &request->size);
-    if (FAILED(hr))
-    {
-        MIDL_user_free(bytes);
-        request->size = 0;
-        return hr;
-    }
-    request->data = bytes;
+    /* Outside the lock: the SHAs may be asked for this request. */
+    if (FAILED(hr = build_request(correlation, &current, facts->max_size, request, &content))) return hr;
     *flags = freshSoHRequest;
 
     EnterCriticalSection(&sessions_cs);
-    if ((connection = find_connection(session, &facts->connection_id)))
-    {
-        connection->has_request = TRUE;
-        connection->outstanding = TRUE;
-        connection->correlation = *correlation;
-        connection->generation = generation;
-    }
+    hr = finish_request(session, facts, correlation, &content, retrigger);
     LeaveCriticalSection(&sessions_cs);
+    if (FAILED(hr))
+    {
+        MIDL_user_free(request->data);
+        request->data = NULL;
+        request->size = 0;
+    }
+    return hr;
+}
+
+/* Caller holds sessions_cs.  The request a response must answer. */
+static HRESULT begin_response(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
+                              NAPAGENT_CORRELATION *expected)
+{
+    struct agent_connection *connection;
+
+    if (session->closed) return NAP_E_NOT_INITIALIZED;
+    if (!(connection = find_connection(session, &facts->connection_id)) && may_adopt(session, facts))
+        connection = add_connection(session, &facts->connection_id, facts->max_size);
+    if (connection && may_adopt(session, facts)) adopt_request(connection, facts);
+    /* docs/decisions.md: a connection no agent built a request for is E_INVALIDARG. */
+    if (!connection || !connection->has_request) return E_INVALIDARG;
+    /* A late call the binding gave up on, or one a newer call overtook. */
+    if (call_is_stale(connection, facts->call_seq)) return NAP_E_MISMATCHED_ID;
+    *expected = connection->correlation;
+    return S_OK;
+}
+
+/* Caller holds sessions_cs.  The decision is the connection's, unless a
+ * newer call on it came while the response was read. */
+static HRESULT finish_response(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
+                               const NAPAGENT_CORRELATION *expected, const NAPAGENT_ISOLATION *isolation)
+{
+    struct agent_connection *connection = find_connection(session, &facts->connection_id);
+
+    if (!connection || connection->last_seq != facts->call_seq
+        || memcmp(&connection->correlation, expected, sizeof(*expected)))
+        return NAP_E_MISMATCHED_ID;
+    connection->outstanding = FALSE;
+    connection->decided = TRUE;
+    connection->probation_told = FALSE;
+    connection->decision.state = isolation->state;
+    connection->decision.extended_state = isolation->extended_state;
+    connection->decision.prob_end_time = isolation->prob_end_time;
+    lstrcpynW(connection->decision.failure_url, isolation->failure_url ? isolation->failure_url : L"",
+              ARRAYSIZE(connection->decision.failure_url));
+    recompute_system_isolation();
+    /* A probation end to watch for. */
+    if (isolation->state == isolationStateInProbation) timer_kick();
     return S_OK;
 }
 
 HRESULT sessions_process_soh_response(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
                                       const BYTE *response, UINT16 size, NAPAGENT_ISOLATION *isolation)
 {
-    struct agent_connection *connection;
+    struct soh_response *parsed;
     NAPAGENT_CORRELATION expected;
-    HRESULT hr = S_OK;
+    HRESULT hr;
 
+    ZeroMemory(isolation, sizeof(*isolation));
     EnterCriticalSection(&sessions_cs);
-    if (session->closed) hr = NAP_E_NOT_INITIALIZED;
-    else
-    {
-        if (!(connection = find_connection(session, &facts->connection_id)) && may_adopt(session, facts))
-            connection = add_connection(session, &facts->connection_id, facts->max_size);
-        if (connection && may_adopt(session, facts)) adopt_request(connection, facts);
-        /* docs/decisions.md: a connection no agent built a request for is E_INVALIDARG. */
-        if (!connection || !connection->has_request) hr = E_INVALIDARG;
-        else expected = connection->correlation;
-    }
+    hr = begin_response(session, facts, &expected);
     LeaveCriticalSection(&sessions_cs);
     if (FAILED(hr)) return hr;
 
-    hr = exchange_read_response(response, size, &expected, isolation);
+    if (!(parsed = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*parsed)))) return E_OUTOFMEMORY;
+    if (SUCCEEDED(hr = exchange_read_response(response, size, &expected, isolation, parsed)))
+    {
+        EnterCriticalSection(&sessions_cs);
+        hr = finish_response(session, facts, &expected, isolation);
+        LeaveCriticalSection(&sessions_cs);
+    }
+    /* Each SHV's verdict goes to its SHA, once the response is the connection's. */
+    if (SUCCEEDED(hr)) sha_sessions_deliver_response(parsed);
+    HeapFree(GetProcessHeap(), 0, parsed);
     if (FAILED(hr))
     {
         agent_log("EC %u: SoH response refused: 0x%08lx", session->ec_id, hr);
+        MIDL_user_free(isolation->failure_url);
+        ZeroMemory(isolation, sizeof(*isolation));
         return hr;
     }
-
-    EnterCriticalSection(&sessions_cs);
-    if ((connection = find_connection(session, &facts->connection_id)))
-    {
-        connection->outstanding = FALSE;
-        connection->decided = TRUE;
-        connection->probation_told = FALSE;
-        connection->decision.state = isolation->state;
-        connection->decision.extended_state = isolation->extended_state;
-        connection->decision.prob_end_time = isolation->prob_end_time;
-        lstrcpynW(connection->decision.failure_url, isolation->failure_url ? isolation->failure_url : L"",
-                  ARRAYSIZE(connection->decision.failure_url));
-        recompute_system_isolation();
-    }
-    /* A probation end to watch for. */
-    if (isolation->state == isolationStateInProbation) timer_kick();
-    LeaveCriticalSection(&sessions_cs);
     agent_log("EC %u: SoH response processed: isolation state %u", session->ec_id, isolation->state);
     return S_OK;
 }
 
-HRESULT sessions_connection_down(struct session *session, const GUID *connection_id)
+/* Caller holds sessions_cs.  The connection stops counting; a request of
+ * it still outstanding will never be answered. */
+static void drop_connection(struct agent_connection *connection)
 {
-    struct agent_connection *connection = NULL;
+    orphan_request(connection);
+    connection->used = FALSE;
+}
+
+HRESULT sessions_connection_down(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts)
+{
+    struct agent_connection *connection;
     HRESULT hr = S_OK;
 
     EnterCriticalSection(&sessions_cs);
     if (session->closed) hr = NAP_E_NOT_INITIALIZED;
+    else if ((connection = find_connection(session, &facts->connection_id))
+             && call_is_stale(connection, facts->call_seq))
+        hr = E_ABORT;
     else
     {
-        session->downed[session->downed_next++ % NAPAGENT_MAX_CONNECTIONS] = *connection_id;
-        connection = find_connection(session, connection_id);
+        session->downed[session->downed_next++ % NAPAGENT_MAX_CONNECTIONS] = facts->connection_id;
+        if (connection)
+        {
+            drop_connection(connection);
+            recompute_system_isolation();
+        }
     }
-    if (SUCCEEDED(hr) && connection)
-    {
-        orphan_request(connection);
-        connection->used = FALSE;
-        recompute_system_isolation();
-    }
+    LeaveCriticalSection(&sessions_cs);
+    return hr;
+}
+
+HRESULT sessions_connections_gone(struct session *session, UINT16 count, const NAPAGENT_CONNECTION_FACTS *gone)
+{
+    struct agent_connection *connection;
+    BOOL dropped = FALSE;
+    HRESULT hr = S_OK;
+    UINT16 i;
+
+    if (count > NAPAGENT_MAX_GONE) return E_INVALIDARG;
+    EnterCriticalSection(&sessions_cs);
+    if (session->closed) hr = NAP_E_NOT_INITIALIZED;
+    else
+        for (i = 0; i < count; i++)
+        {
+            /* A connection the EC used since (the same id on a new object) is not gone. */
+            if (!(connection = find_connection(session, &gone[i].connection_id))
+                || call_is_stale(connection, gone[i].call_seq))
+                continue;
+            drop_connection(connection);
+            dropped = TRUE;
+        }
+    if (dropped) recompute_system_isolation();
     LeaveCriticalSection(&sessions_cs);
     return hr;
 }
@@ -679,22 +802,62 @@ HRESULT sessions_answer_connections(struct session *session, UINT16 count,
     return S_OK;
 }
 
-HRESULT sessions_notify_soh_change(void)
+HRESULT sessions_notify_all(void)
 {
     unsigned int i;
 
     EnterCriticalSection(&sessions_cs);
-    health_generation++;
     soh_change_count++;
     for (i = 0; i < NAPAGENT_MAX_ECS; i++)
-    {
         if (sessions[i]) sessions[i]->pending_soh_change = TRUE;
-    }
     LeaveCriticalSection(&sessions_cs);
     /* Once, and outside the lock: the polls it wakes take the lock at once. */
     WakeAllConditionVariable(&events_cv);
-    agent_log("system SoH changed: notifying bound ECs");
+    agent_log("NotifySoHChange to every bound EC");
     return S_OK;
+}
+
+/* Caller holds sessions_cs.  Whether what the EC last sent (or, before its
+ * first request, what it knew when it bound or was last told) says something
+ * else of the health than `now`. */
+static BOOL ec_sent_other_health(struct session *session, const struct health_content *now)
+{
+    BOOL any_request = FALSE;
+    unsigned int i;
+
+    for (i = 0; i < NAPAGENT_MAX_CONNECTIONS; i++)
+    {
+        const struct agent_connection *connection = &session->connections[i];
+        if (!connection->used || !connection->has_request) continue;
+        if (!health_content_equal(&connection->sent, now)) return TRUE;
+        any_request = TRUE;
+    }
+    return !any_request && !health_content_equal(&session->baseline, now);
+}
+
+void sessions_health_changed(void)
+{
+    struct health_content *now = HeapAlloc(GetProcessHeap(), 0, sizeof(*now));
+    unsigned int i, told = 0;
+
+    if (!now) return;
+    EnterCriticalSection(&sessions_cs);
+    sha_sessions_current_content(now);
+    if (!health_content_equal(now, &last_health)) health_generation++;
+    last_health = *now;
+    for (i = 0; i < NAPAGENT_MAX_ECS; i++)
+    {
+        if (!sessions[i] || !ec_sent_other_health(sessions[i], now)) continue;
+        sessions[i]->pending_soh_change = TRUE;
+        sessions[i]->baseline = *now;
+        told++;
+    }
+    if (told) soh_change_count++;
+    LeaveCriticalSection(&sessions_cs);
+    HeapFree(GetProcessHeap(), 0, now);
+    if (!told) return;
+    WakeAllConditionVariable(&events_cv);
+    agent_log("system health changed: NotifySoHChange to %u EC(s)", told);
 }
 
 HRESULT sessions_query_connections(UINT32 ec_id, UINT32 timeout_ms, UINT32 *count,

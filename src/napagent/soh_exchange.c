@@ -74,32 +74,19 @@ static UINT64 filetime_value(FILETIME time)
     return ((UINT64)time.dwHighDateTime << 32) | time.dwLowDateTime;
 }
 
-/* The request struct and the bytes of its report entries, built together. */
-struct request_build
-{
-    struct soh_request request;
-    BYTE entries[maxNetworkSoHSize];
-};
-
 HRESULT exchange_build_request(const NAPAGENT_CORRELATION *correlation, const struct connection_decision *current,
-                               UINT32 max_size, BYTE *out, UINT16 *size)
+                               const struct soh_entry *entries, UINT16 entry_count, UINT32 max_size, BYTE *out,
+                               UINT16 *size)
 {
-    struct request_build *build;
     struct soh_request *request;
     enum soh_status status;
     size_t cap = min(max_size, maxNetworkSoHSize), length = 0;
-    HRESULT hr;
 
     *size = 0;
-    if (!(build = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*build)))) return E_OUTOFMEMORY;
-    request = &build->request;
-    /* One report entry per registered SHA. */
-    if (FAILED(hr = sha_sessions_report_entries(build->entries, sizeof(build->entries), request->entries,
-                                                &request->entry_count)))
-    {
-        HeapFree(GetProcessHeap(), 0, build);
-        return hr;
-    }
+    if (entry_count > SOH_MAX_ENTRIES) return E_INVALIDARG;
+    if (!(request = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*request)))) return E_OUTOFMEMORY;
+    memcpy(request->entries, entries, entry_count * sizeof(*entries));
+    request->entry_count = entry_count;
     request->with_mode_header = policy_mode_header();
     to_soh_correlation(correlation, &request->correlation);
     request->machine = machine;
@@ -110,7 +97,7 @@ HRESULT exchange_build_request(const NAPAGENT_CORRELATION *correlation, const st
                                     ? filetime_value(current->prob_end_time) : SOH_PROB_TIME_NONE;
     request->quarantine.url_len = 1; /* an empty, NUL-terminated URL, as Windows sends */
     status = soh_encode_request(request, out, cap, &length);
-    HeapFree(GetProcessHeap(), 0, build);
+    HeapFree(GetProcessHeap(), 0, request);
     if (status == SOH_ERR_NO_SPACE) return NAP_E_MAXSIZE_TOO_SMALL;
     if (status != SOH_OK)
     {
@@ -153,41 +140,30 @@ static FILETIME filetime_from_wire(UINT64 value)
 }
 
 HRESULT exchange_read_response(const BYTE *data, UINT16 size, const NAPAGENT_CORRELATION *expected,
-                               NAPAGENT_ISOLATION *isolation)
+                               NAPAGENT_ISOLATION *isolation, struct soh_response *response)
 {
     struct soh_correlation want;
-    struct soh_response *response;
     enum soh_status status;
-    HRESULT hr = S_OK;
 
     ZeroMemory(isolation, sizeof(*isolation));
-    if (!(response = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*response)))) return E_OUTOFMEMORY;
     status = soh_decode_response(data, size, response);
     to_soh_correlation(expected, &want);
     if (status != SOH_OK)
     {
         agent_log("malformed SoH response (%u bytes): %s", size, soh_status_string(status));
-        hr = NAP_E_INVALID_PACKET;
+        return NAP_E_INVALID_PACKET;
     }
     /* docs/decisions.md: a response without any correlation id (BackwardCompatible
      * servers) is taken as the answer to the outstanding request. */
-    else if (response->has_correlation && !same_correlation(&response->correlation, &want))
-        hr = NAP_E_MISMATCHED_ID;
-    else if (!(isolation->failure_url = url_from_wire(&response->quarantine)))
-        hr = E_OUTOFMEMORY;
-    else
-    {
-        isolation->state = response->quarantine.state;
-        isolation->extended_state = response->quarantine.ext_state;
-        isolation->prob_end_time = filetime_from_wire(response->quarantine.prob_time);
-        isolation->shv_count = response->has_installed_shvs ? response->shv_count : 0;
-        memcpy(isolation->shvs, response->shvs, isolation->shv_count * sizeof(isolation->shvs[0]));
-        /* Each SHV's verdict goes to its SHA. */
-        if (!response->has_correlation) response->correlation = want;
-        sha_sessions_deliver_response(response);
-    }
-    HeapFree(GetProcessHeap(), 0, response);
-    return hr;
+    if (response->has_correlation && !same_correlation(&response->correlation, &want)) return NAP_E_MISMATCHED_ID;
+    if (!(isolation->failure_url = url_from_wire(&response->quarantine))) return E_OUTOFMEMORY;
+    isolation->state = response->quarantine.state;
+    isolation->extended_state = response->quarantine.ext_state;
+    isolation->prob_end_time = filetime_from_wire(response->quarantine.prob_time);
+    isolation->shv_count = response->has_installed_shvs ? response->shv_count : 0;
+    memcpy(isolation->shvs, response->shvs, isolation->shv_count * sizeof(isolation->shvs[0]));
+    if (!response->has_correlation) response->correlation = want;
+    return S_OK;
 }
 
 static BOOL append_attribute(const struct soh_attr_value *value, BYTE *out, size_t cap, size_t *used)

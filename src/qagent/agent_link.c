@@ -31,10 +31,9 @@ struct ec_job
 {
     struct session_job base;
     NAPAGENT_CONNECTION_FACTS facts;
-    GUID guid;
     UINT16 size;
     BYTE bytes[NAPAGENT_MAX_SOH];
-    NAPAGENT_CONNECTION_FACTS connections[NAPAGENT_MAX_CONNECTIONS];
+    NAPAGENT_CONNECTION_FACTS connections[NAPAGENT_MAX_GONE];
     NAPAGENT_CORRELATION correlation;
     BYTE flags;
     BOOL retrigger;
@@ -139,14 +138,34 @@ HRESULT agent_link_process_soh_response(struct session_link *link, const NAPAGEN
 
 static HRESULT connection_down_call(struct session_job *base)
 {
-    return NapAgentEcConnectionDown(base->binding, base->cookie, &ec_job(base)->guid);
+    return NapAgentEcConnectionDown(base->binding, base->cookie, &ec_job(base)->facts);
 }
 
-HRESULT agent_link_connection_down(struct session_link *link, const GUID *connection_id)
+HRESULT agent_link_connection_down(struct session_link *link, const NAPAGENT_CONNECTION_FACTS *facts)
 {
     struct ec_job *job = new_job(link, connection_down_call);
 
-    if (job) job->guid = *connection_id;
+    if (job) job->facts = *facts;
+    return call_and_release(job);
+}
+
+static HRESULT connections_gone_call(struct session_job *base)
+{
+    struct ec_job *job = ec_job(base);
+
+    return NapAgentEcConnectionsGone(base->binding, base->cookie, job->size, job->connections);
+}
+
+HRESULT agent_link_connections_gone(struct session_link *link, UINT16 count, const NAPAGENT_CONNECTION_FACTS *gone)
+{
+    struct ec_job *job;
+
+    if (count > NAPAGENT_MAX_GONE) return E_INVALIDARG;
+    if ((job = new_job(link, connections_gone_call)))
+    {
+        job->size = count;
+        memcpy(job->connections, gone, count * sizeof(*gone));
+    }
     return call_and_release(job);
 }
 

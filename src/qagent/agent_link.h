@@ -19,7 +19,8 @@ HRESULT agent_link_get_soh_request(struct session_link *link, const NAPAGENT_CON
                                    NAPAGENT_BLOB *request);
 HRESULT agent_link_process_soh_response(struct session_link *link, const NAPAGENT_CONNECTION_FACTS *facts,
                                         const BYTE *response, UINT16 size, NAPAGENT_ISOLATION *isolation);
-HRESULT agent_link_connection_down(struct session_link *link, const GUID *connection_id);
+HRESULT agent_link_connection_down(struct session_link *link, const NAPAGENT_CONNECTION_FACTS *facts);
+HRESULT agent_link_connections_gone(struct session_link *link, UINT16 count, const NAPAGENT_CONNECTION_FACTS *gone);
 HRESULT agent_link_soh_change_failure(struct session_link *link);
 HRESULT agent_link_answer_connections(struct session_link *link, UINT16 count,
                                       const NAPAGENT_CONNECTION_FACTS *connections);

@@ -103,7 +103,7 @@ struct start_context
 static HRESULT start_session(void *context, void **session)
 {
     struct start_context *start = context;
-    HRESULT hr = ec_session_start(start->id, start->callback, (struct ec_session **)session);
+    HRESULT hr = ec_session_start(start->id, start->callback, start->binding->quota, (struct ec_session **)session);
 
     if (SUCCEEDED(hr)) start->binding->id = start->id;
     return hr;
@@ -138,8 +138,19 @@ static HRESULT WINAPI binding_CreateConnection(INapEnforcementClientBinding *ifa
     /* docs/decisions.md: the 21st live connection is refused as a resource limit. */
     else if (!connection_quota_take(binding->quota, maxConnectionCountPerEnforcer)) hr = E_OUTOFMEMORY;
     else if (FAILED(hr = connection_create(binding->id, binding->quota, connection)))
-        connection_quota_give_back(binding->quota);
+        connection_quota_give_back(binding->quota, &GUID_NULL);
     end_call(binding, session);
+    return hr;
+}
+
+/* The facts of a connection for one call, numbered in the order the EC
+ * makes its calls: the agent lets no late call undo a newer one. */
+static HRESULT read_facts(struct binding *binding, INapEnforcementClientConnection *connection,
+                          NAPAGENT_CONNECTION_FACTS *facts)
+{
+    HRESULT hr = connection_read_facts(connection, facts);
+
+    if (SUCCEEDED(hr)) facts->call_seq = connection_quota_next_seq(binding->quota);
     return hr;
 }
 
@@ -171,8 +182,10 @@ static HRESULT WINAPI binding_GetSoHRequest(INapEnforcementClientBinding *iface,
     if (FAILED(hr = begin_call(binding, &session))) return hr;
     if (!connection) hr = E_INVALIDARG;
     else if (!retrigger) hr = E_POINTER;
-    else if (SUCCEEDED(hr = connection_read_facts(connection, &facts)))
+    else if (SUCCEEDED(hr = read_facts(binding, connection, &facts)))
     {
+        /* Released connections stop counting before this one is added. */
+        ec_session_report_gone(session);
         hr = agent_link_get_soh_request(ec_session_link(session), &facts, &correlation, &flags, &hint, &request);
         if (SUCCEEDED(hr)) hr = store_request(connection, &request, &correlation, flags);
         if (SUCCEEDED(hr)) *retrigger = hint;
@@ -219,7 +232,7 @@ static HRESULT WINAPI binding_ProcessSoHResponse(INapEnforcementClientBinding *i
 
     if (FAILED(hr = begin_call(binding, &session))) return hr;
     if (!connection) hr = E_INVALIDARG;
-    else if (SUCCEEDED(hr = connection_read_facts(connection, &facts))
+    else if (SUCCEEDED(hr = read_facts(binding, connection, &facts))
              && SUCCEEDED(hr = INapEnforcementClientConnection_GetSoHResponse(connection, &response)))
     {
         hr = agent_link_process_soh_response(ec_session_link(session), &facts, response ? response->data : NULL,
@@ -243,8 +256,8 @@ static HRESULT WINAPI binding_NotifyConnectionStateDown(INapEnforcementClientBin
 
     if (FAILED(hr = begin_call(binding, &session))) return hr;
     if (!connection) hr = E_INVALIDARG;
-    else if (SUCCEEDED(hr = connection_read_facts(connection, &facts)))
-        hr = agent_link_connection_down(ec_session_link(session), &facts.connection_id);
+    else if (SUCCEEDED(hr = read_facts(binding, connection, &facts)))
+        hr = agent_link_connection_down(ec_session_link(session), &facts);
     end_call(binding, session);
     return hr;
 }

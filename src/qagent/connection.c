@@ -163,7 +163,7 @@ static void connection_destroy(struct connection *conn)
     DeleteCriticalSection(&conn->cs);
     if (conn->quota)
     {
-        connection_quota_give_back(conn->quota);
+        connection_quota_give_back(conn->quota, &conn->connection_id);
         connection_quota_release(conn->quota);
     }
     HeapFree(GetProcessHeap(), 0, conn);

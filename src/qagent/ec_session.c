@@ -26,6 +26,7 @@ struct ec_session
      * waits for it before dropping the callback. */
     CRITICAL_SECTION callback_cs;
     INapEnforcementClientCallback *callback;   /* NULL once dropped */
+    struct connection_quota *quota;            /* the binding's: connections released */
     struct event_mailbox mailbox;
     HANDLE thread;
     DWORD thread_id;
@@ -54,6 +55,7 @@ void ec_session_release(struct ec_session *session)
     if (InterlockedDecrement(&session->refs)) return;
     session_link_free(session->link);
     drop_callback(session);
+    if (session->quota) connection_quota_release(session->quota);
     if (session->thread) CloseHandle(session->thread);
     event_mailbox_destroy(&session->mailbox);
     DeleteCriticalSection(&session->callback_cs);
@@ -124,6 +126,25 @@ static void answer_get_connections(struct ec_session *session)
     agent_link_answer_connections(session->link, count, facts);
 }
 
+void ec_session_report_gone(struct ec_session *session)
+{
+    NAPAGENT_CONNECTION_FACTS gone[NAPAGENT_MAX_GONE];
+    UINT16 count = connection_quota_take_gone(session->quota, gone, ARRAYSIZE(gone));
+
+    /* If the agent does not hear it, it re-learns the live connections
+     * (GetConnections) when it comes back: nothing to keep. */
+    if (count) agent_link_connections_gone(session->link, count, gone);
+}
+
+/* A connection object ended, on whichever thread released it: the event
+ * thread tells the agent, so that it stops counting at once. */
+static void wake_for_gone(void *context)
+{
+    struct ec_session *session = context;
+
+    event_mailbox_wake(&session->mailbox);
+}
+
 /* Runs what the pump posted, in the order the agent queues it. */
 static void run_events(struct ec_session *session, UINT32 pending)
 {
@@ -173,6 +194,7 @@ static DWORD WINAPI event_thread(void *arg)
         pending = carried | event_mailbox_wait(&session->mailbox, carried ? 0 : EVENT_WAIT_MS);
         carried = 0;
         if (session->stopping) break;
+        ec_session_report_gone(session);
         if (pending & EVENT_BIT(NAPAGENT_EVENT_CLOSED))
         {
             /* Closed by us: the end.  Otherwise the agent lost us: rebind. */
@@ -190,7 +212,8 @@ static DWORD WINAPI event_thread(void *arg)
     return 0;
 }
 
-HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *callback, struct ec_session **out)
+HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *callback,
+                         struct connection_quota *quota, struct ec_session **out)
 {
     struct ec_session *session;
     HRESULT hr;
@@ -202,6 +225,8 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
     InitializeCriticalSection(&session->callback_cs);
     com_server_object_created();
     event_mailbox_init(&session->mailbox);
+    session->quota = quota;
+    connection_quota_addref(quota);
     hr = agent_link_bind(id, session->timeout_ms, &session->link);
     if (FAILED(hr))
     {
@@ -220,6 +245,7 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
         ec_session_release(session);
         return hr;
     }
+    connection_quota_watch(quota, wake_for_gone, session);
     *out = session;
     return S_OK;
 }
@@ -229,6 +255,7 @@ HRESULT ec_session_stop(struct ec_session *session)
     HRESULT hr;
 
     InterlockedExchange(&session->stopping, 1);
+    connection_quota_watch(session->quota, NULL, NULL);
     hr = session_link_unbind(session->link);
     event_mailbox_wake(&session->mailbox);
     if (GetCurrentThreadId() != session->thread_id)

@@ -15,19 +15,29 @@
 #include "NapSystemHealthAgent.h"
 
 
-/* How many connection objects a binding has alive; shared with the
- * connections so that a connection may outlive its binding. */
-struct connection_quota
-{
-    LONG refs;
-    LONG live;
-};
+/* connection_quota.c: what an EC binding shares with the connection objects
+ * it creates, which may outlive it: how many are alive (the limit), the
+ * numbers of the binding's calls, and the connections released that the
+ * agent has not heard of yet.  Reference counted. */
+struct connection_quota;
+struct _NAPAGENT_CONNECTION_FACTS;
 struct connection_quota *connection_quota_create(void);
 void connection_quota_addref(struct connection_quota *quota);
 void connection_quota_release(struct connection_quota *quota);
 /* Reserves one slot; FALSE when `limit` connections are already alive. */
 BOOL connection_quota_take(struct connection_quota *quota, LONG limit);
-void connection_quota_give_back(struct connection_quota *quota);
+/* A connection object ended: its slot comes back, and a connection with an
+ * id is to be reported gone to the agent. */
+void connection_quota_give_back(struct connection_quota *quota, const GUID *id);
+/* Numbers the binding's calls in the order the EC makes them (1, 2, ...). */
+UINT64 connection_quota_next_seq(struct connection_quota *quota);
+/* on_gone(context) runs, on the releasing thread, when a connection is
+ * reported gone; NULL stops it (and waits for a call in progress). */
+void connection_quota_watch(struct connection_quota *quota, void (*on_gone)(void *context), void *context);
+/* Moves out the connections released since the last call: each entry's
+ * connection_id, and call_seq the number of the binding's last call before
+ * the release; returns how many (at most cap). */
+UINT16 connection_quota_take_gone(struct connection_quota *quota, struct _NAPAGENT_CONNECTION_FACTS *out, UINT16 cap);
 
 /* connection.c: the INapEnforcementClientConnection2 property bag.  The new
  * object is initialised with `id` and holds one slot of `quota` (taken by the
@@ -47,7 +57,9 @@ HRESULT connection_read_facts(INapEnforcementClientConnection *connection,
 struct ec_session;
 struct session_link;
 HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *callback,
-                         struct ec_session **out);
+                         struct connection_quota *quota, struct ec_session **out);
+/* Tells the agent of the connections the EC released (bounded). */
+void ec_session_report_gone(struct ec_session *session);
 /* Ends the session: unbinds, stops the event thread and waits for it (bounded)
  * unless called on it, then drops the caller's reference.  S_OK, or why the
  * agent could not be told (RPC_E_DISCONNECTED, RPC_E_TIMEOUT). */
@@ -108,8 +120,9 @@ BOOL sha_session_dropped(struct sha_session *session);
 struct _NAPAGENT_SHA_EVENT;
 struct _NAPAGENT_SHA_ANSWER;
 HRESULT sha_link_bind(UINT32 sha_id, DWORD timeout_ms, struct session_link **out);
-HRESULT sha_link_notify_soh_change(struct session_link *link);
-HRESULT sha_link_flush_cache(struct session_link *link);
+/* call_seq: the binding's number for the call (the agent ignores one older than the newest it applied). */
+HRESULT sha_link_notify_soh_change(struct session_link *link, UINT64 call_seq);
+HRESULT sha_link_flush_cache(struct session_link *link, UINT64 call_seq);
 /* Frees the URL with sha_link_free_isolation. */
 HRESULT sha_link_get_isolation(struct session_link *link, struct _NAPAGENT_SYSTEM_ISOLATION *isolation);
 void sha_link_free_isolation(struct _NAPAGENT_SYSTEM_ISOLATION *isolation);

@@ -17,6 +17,7 @@ struct sha_binding
     LONG refs;
 
     struct binding_state state;   /* initialised, the sha_session, calls in flight */
+    LONG64 call_seq;              /* numbers NotifySoHChange / FlushCache in the order the SHA calls */
 };
 
 static inline struct sha_binding *impl_from_INapSystemHealthAgentBinding2(INapSystemHealthAgentBinding2 *iface)
@@ -129,7 +130,7 @@ static HRESULT WINAPI sha_binding_NotifySoHChange(INapSystemHealthAgentBinding2 
 
     if (FAILED(hr = begin_call(binding, &session))) return hr;
     /* The agent only queues the change: it fetches the SoH with a callback later. */
-    hr = sha_link_notify_soh_change(sha_session_link(session));
+    hr = sha_link_notify_soh_change(sha_session_link(session), (UINT64)InterlockedIncrement64(&binding->call_seq));
     end_call(binding, session);
     return hr;
 }
@@ -193,7 +194,7 @@ static HRESULT WINAPI sha_binding_FlushCache(INapSystemHealthAgentBinding2 *ifac
 
     /* The page lists no NAP_E_NOT_INITIALIZED; we return it as every other method does. */
     if (FAILED(hr = begin_call(binding, &session))) return hr;
-    hr = sha_link_flush_cache(sha_session_link(session));
+    hr = sha_link_flush_cache(sha_session_link(session), (UINT64)InterlockedIncrement64(&binding->call_seq));
     end_call(binding, session);
     return hr;
 }

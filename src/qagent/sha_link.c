@@ -33,6 +33,7 @@ struct sha_job
 {
     struct session_job base;
     UINT32 request_id;
+    UINT64 call_seq;
     NAPAGENT_SHA_ANSWER answer;    /* its pointers point into soh and codes below */
     BYTE soh[NAPAGENT_MAX_SOH];
     HRESULT codes[maxDwordCountPerSoHAttribute];
@@ -71,22 +72,28 @@ HRESULT sha_link_bind(UINT32 sha_id, DWORD timeout_ms, struct session_link **out
 
 static HRESULT notify_call(struct session_job *base)
 {
-    return NapAgentShaNotifySoHChange(base->binding, base->cookie);
+    return NapAgentShaNotifySoHChange(base->binding, base->cookie, sha_job(base)->call_seq);
 }
 
-HRESULT sha_link_notify_soh_change(struct session_link *link)
+HRESULT sha_link_notify_soh_change(struct session_link *link, UINT64 call_seq)
 {
-    return call_and_release(new_job(link, notify_call));
+    struct sha_job *job = new_job(link, notify_call);
+
+    if (job) job->call_seq = call_seq;
+    return call_and_release(job);
 }
 
 static HRESULT flush_call(struct session_job *base)
 {
-    return NapAgentShaFlushCache(base->binding, base->cookie);
+    return NapAgentShaFlushCache(base->binding, base->cookie, sha_job(base)->call_seq);
 }
 
-HRESULT sha_link_flush_cache(struct session_link *link)
+HRESULT sha_link_flush_cache(struct session_link *link, UINT64 call_seq)
 {
-    return call_and_release(new_job(link, flush_call));
+    struct sha_job *job = new_job(link, flush_call);
+
+    if (job) job->call_seq = call_seq;
+    return call_and_release(job);
 }
 
 static HRESULT isolation_call(struct session_job *base)

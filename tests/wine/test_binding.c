@@ -19,6 +19,7 @@
 #define EC_ID_DISABLED 0x000137F2u /* registered, disabled */
 #define EC_ID_THIRD    0x000137F6u /* registered and enabled, for a third binding */
 #define EC_ID_UNKNOWN  0x000137FEu /* never registered */
+#define SHA_ID_RETRIGGER 0x000137FDu /* an SHA registered for a while, never bound */
 #define ALREADY_INITIALIZED HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED)
 
 static HANDLE agent;
@@ -223,6 +224,45 @@ static void test_connection_limit(void **state)
     release_binding(binding);
 }
 
+static BOOL no_unknown_connections(void *unused)
+{
+    UINT32 system_state;
+    BOOL unknown = TRUE;
+
+    (void)unused;
+    return SUCCEEDED(test_get_system_isolation(&system_state, &unknown)) && !unknown;
+}
+
+/* An EC that makes, uses and releases connections one at a time and never
+ * calls NotifyConnectionStateDown: a released connection stops counting,
+ * against the limit and in the system's isolation state. */
+static void test_released_connections_stop_counting(void **state)
+{
+    struct callback_sink sink;
+    INapEnforcementClientBinding *binding = bound_binding(&sink, EC_ID);
+    INapEnforcementClientConnection *connection;
+    UINT32 system_state;
+    BOOL retrigger, unknown;
+    unsigned int i;
+
+    (void)state;
+    for (i = 0; i < 2 * maxConnectionCountPerEnforcer + 5; i++)
+    {
+        connection = new_connection(binding);
+        assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+        assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    }
+    /* A request with no answer yet leaves the system state partly unknown... */
+    connection = new_connection(binding);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+    assert_int_equal(test_get_system_isolation(&system_state, &unknown), S_OK);
+    assert_true(unknown);
+    /* ...until the connection is released: then at once, with no further call. */
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_true(test_wait_for(no_unknown_connections, NULL, 2000));
+    release_binding(binding);
+}
+
 static void test_exchange(void **state)
 {
     struct callback_sink sink;
@@ -392,13 +432,20 @@ static void test_retrigger_hint(void **state)
     assert_false(retrigger);
     assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
     assert_false(retrigger);
-    /* The system's SoH changed: the next request differs from the last one. */
+    /* NotifySoHChange alone changes nothing in the health the request reports. */
     assert_int_equal(test_notify_soh_change(), S_OK);
     assert_true(callback_sink_wait_notify(&sink, 1, 5000));
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+    assert_false(retrigger);
+    /* A newly registered SHA gives the SSoH a new entry: the health content differs. */
+    assert_int_equal(test_register_sha(SHA_ID_RETRIGGER), S_OK);
     assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
     assert_true(retrigger);
     assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
     assert_false(retrigger);
+    assert_int_equal(test_unregister_sha(SHA_ID_RETRIGGER), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+    assert_true(retrigger);
     assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
     release_binding(binding);
 }
@@ -698,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_calls_before_initialize),
         cmocka_unit_test(test_initialize_errors),
         cmocka_unit_test(test_connection_limit),
+        cmocka_unit_test(test_released_connections_stop_counting),
         cmocka_unit_test(test_exchange),
         cmocka_unit_test(test_process_soh_response_errors),
         cmocka_unit_test(test_connection_state_down),

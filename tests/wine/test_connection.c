@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "test_support.h"
+#include "napagent_rpc.h"
 #include "malloc_spy.h"
 #include <string.h>
 #include <wchar.h>
@@ -801,32 +802,49 @@ static void test_installed_shvs(void **state)
 
 /* ---- the quota ---- */
 
+/* How many slots are free, found by taking them all and giving them back. */
+static LONG free_slots(struct connection_quota *quota, LONG limit)
+{
+    LONG free = 0, i;
+
+    while (connection_quota_take(quota, limit)) free++;
+    for (i = 0; i < free; i++) connection_quota_give_back(quota, &GUID_NULL);
+    return free;
+}
+
 static void test_quota(void **state)
 {
     struct connection_quota *quota = connection_quota_create();
     INapEnforcementClientConnection *c1, *c2, *c3;
+    NAPAGENT_CONNECTION_FACTS gone[NAPAGENT_MAX_GONE];
+    GUID id1 = { 0x1111, 0, 0, { 0 } }, id2 = { 0x2222, 0, 0, { 0 } };
     LONG objects = com_server_objects;
 
     (void)state;
     assert_non_null(quota);
-    assert_int_equal(quota->refs, 1);
-    assert_int_equal(quota->live, 0);
+    assert_int_equal(free_slots(quota, 2), 2);
 
     assert_true(connection_quota_take(quota, 2));
     assert_hr(connection_create(1, quota, &c1), S_OK);
     assert_true(connection_quota_take(quota, 2));
     assert_hr(connection_create(1, quota, &c2), S_OK);
-    assert_int_equal(quota->refs, 3);
-    assert_int_equal(quota->live, 2);
     assert_int_equal(com_server_objects, objects + 2);
-
     assert_false(connection_quota_take(quota, 2));
-    assert_int_equal(quota->live, 2);
+    assert_hr(INapEnforcementClientConnection_SetConnectionId(c1, &id1), S_OK);
+    assert_hr(INapEnforcementClientConnection_SetConnectionId(c2, &id2), S_OK);
 
-    /* Destroying a connection gives its slot back. */
+    /* Calls are numbered in order. */
+    assert_int_equal(connection_quota_next_seq(quota), 1);
+    assert_int_equal(connection_quota_next_seq(quota), 2);
+
+    /* Destroying a connection gives its slot back, and reports it gone with
+     * the number of the last call before it. */
     assert_int_equal(INapEnforcementClientConnection_Release(c1), 0);
-    assert_int_equal(quota->live, 1);
-    assert_int_equal(quota->refs, 2);
+    assert_int_equal(free_slots(quota, 2), 1);
+    assert_int_equal(connection_quota_take_gone(quota, gone, ARRAYSIZE(gone)), 1);
+    assert_true(IsEqualGUID(&gone[0].connection_id, &id1));
+    assert_int_equal(gone[0].call_seq, 2);
+    assert_int_equal(connection_quota_take_gone(quota, gone, ARRAYSIZE(gone)), 0);
     assert_true(connection_quota_take(quota, 2));
     assert_hr(connection_create(1, quota, &c3), S_OK);
     assert_false(connection_quota_take(quota, 2));
@@ -834,15 +852,17 @@ static void test_quota(void **state)
     /* A reference that is not the last keeps the slot. */
     INapEnforcementClientConnection_AddRef(c2);
     assert_int_equal(INapEnforcementClientConnection_Release(c2), 1);
-    assert_int_equal(quota->live, 2);
+    assert_int_equal(free_slots(quota, 2), 0);
 
-    /* A connection may outlive the binding's own reference to the quota. */
+    /* A connection may outlive the binding's own reference to the quota;
+     * one whose id was never set is not reported. */
     connection_quota_addref(quota);
     connection_quota_release(quota);
     assert_int_equal(INapEnforcementClientConnection_Release(c2), 0);
     assert_int_equal(INapEnforcementClientConnection_Release(c3), 0);
-    assert_int_equal(quota->live, 0);
-    assert_int_equal(quota->refs, 1);
+    assert_int_equal(free_slots(quota, 2), 2);
+    assert_int_equal(connection_quota_take_gone(quota, gone, ARRAYSIZE(gone)), 1);
+    assert_true(IsEqualGUID(&gone[0].connection_id, &id2));
     assert_int_equal(com_server_objects, objects);
     connection_quota_release(quota);
 }

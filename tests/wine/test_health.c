@@ -16,6 +16,7 @@
 #include "napagent_rpc.h"
 #include "nap_hresults.h"
 #include "callback_sink.h"
+#include "ec_exchange.h"
 #include "soh.h"
 #include "soh_attr.h"
 
@@ -38,6 +39,8 @@ struct sha_sink
     UINT8 last_flags;
     HRESULT last_verdict;              /* ComplianceResultCodes of the last SoHR */
     CorrelationId last_orphaned;
+    CorrelationId orphaned[64];        /* every id NotifyOrphanedSoHRequest named, in order */
+    CorrelationId last_get_soh;        /* GetCorrelationId inside the last GetSoHRequest */
     LONG fixup_steps;                  /* GetFixupInfo answers in progress this often, then success */
 };
 
@@ -77,6 +80,7 @@ static HRESULT WINAPI sha_GetSoHRequest(INapSystemHealthAgentCallback *iface, IN
     SoHAttribute attributes[2] = { { SOH_ATTR_SYSTEM_HEALTH_ID, 4, id }, { SOH_ATTR_COMPLIANCE_RESULT_CODES, 4, codes } };
     SoHRequest soh = { 2, attributes };
 
+    INapSystemHealthAgentRequest_GetCorrelationId(request, &sink->last_get_soh);
     InterlockedIncrement(&sink->get_soh_count);
     if (FAILED(sink->get_soh_result)) return sink->get_soh_result;
     return INapSystemHealthAgentRequest_SetSoHRequest(request, &soh, sink->cache);
@@ -139,6 +143,7 @@ static HRESULT WINAPI sha_NotifyOrphanedSoHRequest(INapSystemHealthAgentCallback
     struct sha_sink *sink = impl_from_callback(iface);
 
     sink->last_orphaned = *id;
+    if (sink->orphaned_count < (LONG)ARRAYSIZE(sink->orphaned)) sink->orphaned[sink->orphaned_count] = *id;
     InterlockedIncrement(&sink->orphaned_count);
     return S_OK;
 }
@@ -481,6 +486,253 @@ static void test_probation_expiry(void **state)
     unbind_ec(&ec);
 }
 
+/* The SHA's first NotifySoHChange after it bound: the EC last sent the
+ * substitute ("not bound"), so it hears of the change although the SoH the
+ * SHA gives is the one the agent fetched quietly at bind. */
+static void test_first_change_after_bind_reaches_ecs(void **state)
+{
+    INapSystemHealthAgentBinding *sha_binding;
+    struct sha_sink sha;
+    struct soh_request request;
+    BYTE bytes[4000];
+    struct ec ec;
+    HRESULT compliance, error;
+    UINT8 category;
+    BOOL retrigger = TRUE;
+
+    (void)state;
+    /* Registered afresh: nothing kept from the tests before. */
+    assert_int_equal(test_unregister_sha(SHA_ID), S_OK);
+    assert_int_equal(test_register_sha(SHA_ID), S_OK);
+    bind_ec(&ec);
+    get_request(&ec, &request, bytes);
+    assert_true(find_entry(&request, SHA_ID, &compliance, &category, &error));
+    assert_int_equal(error, NAP_E_NOT_INITIALIZED);
+
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    assert_true(counter_reaches(&sha.get_soh_count, 1, 5000));
+    /* Binding alone triggers nothing. */
+    Sleep(300);
+    assert_int_equal(ec.sink.notify_count, 0);
+
+    assert_int_equal(INapSystemHealthAgentBinding_NotifySoHChange(sha_binding), S_OK);
+    assert_true(counter_reaches(&ec.sink.notify_count, 1, 5000));
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(ec.binding, ec.connection, &retrigger), S_OK);
+    assert_true(retrigger);
+    get_request(&ec, &request, bytes);
+    assert_true(find_entry(&request, SHA_ID, &compliance, &category, &error));
+    assert_int_equal(compliance, S_OK);
+    assert_int_equal(error, S_OK);
+
+    /* The same SoH once more: nothing the EC has not sent already. */
+    assert_int_equal(INapSystemHealthAgentBinding_NotifySoHChange(sha_binding), S_OK);
+    assert_true(counter_reaches(&sha.get_soh_count, 3, 5000));
+    Sleep(300);
+    assert_int_equal(ec.sink.notify_count, 1);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(ec.binding, ec.connection, &retrigger), S_OK);
+    assert_false(retrigger);
+
+    unbind_ec(&ec);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    INapSystemHealthAgentBinding_Release(sha_binding);
+}
+
+static BOOL correlation_is_zero(const CorrelationId *id)
+{
+    static const CorrelationId zero;
+
+    return !memcmp(id, &zero, sizeof(zero));
+}
+
+static BOOL same_correlation(const CorrelationId *id, const struct soh_correlation *wire)
+{
+    return id->connId.Data1 == wire->conn_id.data1 && id->connId.Data2 == wire->conn_id.data2
+           && id->connId.Data3 == wire->conn_id.data3 && !memcmp(id->connId.Data4, wire->conn_id.data4, 8)
+           && (((UINT64)id->timeStamp.dwHighDateTime << 32) | id->timeStamp.dwLowDateTime) == wire->timestamp;
+}
+
+/* GetCorrelationId inside GetSoHRequest: the id of the request the SoH goes
+ * in when the SHA is asked for one request (it keeps no SoH for later use);
+ * an id of the fetch's own, never zero, when it is asked for none. */
+static void test_correlation_id_in_get_soh_request(void **state)
+{
+    INapSystemHealthAgentBinding *sha_binding;
+    struct sha_sink sha;
+    struct soh_request request;
+    CorrelationId at_bind;
+    BYTE bytes[4000];
+    struct ec ec;
+    HRESULT compliance, error;
+    UINT8 category;
+
+    (void)state;
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    sha.cache = FALSE;
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    assert_true(counter_reaches(&sha.get_soh_count, 1, 5000));
+    at_bind = sha.last_get_soh;
+    assert_false(correlation_is_zero(&at_bind));
+
+    bind_ec(&ec);
+    get_request(&ec, &request, bytes);
+    /* Asked for this request, and its SoH is in it. */
+    assert_int_equal(sha.get_soh_count, 2);
+    assert_true(same_correlation(&sha.last_get_soh, &request.correlation));
+    assert_false(same_correlation(&at_bind, &request.correlation));
+    assert_true(find_entry(&request, SHA_ID, &compliance, &category, &error));
+    assert_int_equal(compliance, S_OK);
+    /* Its SoHR comes back under the same id. */
+    answer(&ec, &request, TRUE);
+    assert_true(counter_reaches(&sha.process_count, 1, 5000));
+
+    unbind_ec(&ec);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    INapSystemHealthAgentBinding_Release(sha_binding);
+}
+
+#define LATE_CONNECTIONS 16
+#define LATE_TIMEOUT_MS 400
+
+struct late_call
+{
+    struct ec *ec;
+    INapEnforcementClientConnection *connection;
+    HRESULT hr;
+};
+
+static DWORD WINAPI late_request_thread(void *arg)
+{
+    struct late_call *call = arg;
+    BOOL retrigger;
+
+    call->hr = INapEnforcementClientBinding_GetSoHRequest(call->ec->binding, call->connection, &retrigger);
+    return 0;
+}
+
+/* Requests the binding gave up on (the agent hung past the call bound) that
+ * reach the agent after it resumes never replace the EC's newer request:
+ * each connection's next exchange is accepted, and no SHA hears that the
+ * live request was orphaned. */
+static void test_late_calls_never_win(void **state)
+{
+    INapEnforcementClientConnection *connections[LATE_CONNECTIONS];
+    struct late_call calls[LATE_CONNECTIONS];
+    CorrelationId live[LATE_CONNECTIONS];
+    HANDLE threads[LATE_CONNECTIONS];
+    INapSystemHealthAgentBinding *sha_binding;
+    struct sha_sink sha;
+    struct ec ec;
+    unsigned int i, refused = 0;
+    LONG k, orphaned;
+
+    (void)state;
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, LATE_TIMEOUT_MS), S_OK);
+    bind_ec(&ec);
+    for (i = 0; i < LATE_CONNECTIONS; i++)
+    {
+        GUID id;
+        assert_int_equal(INapEnforcementClientBinding_CreateConnection(ec.binding, &connections[i]), S_OK);
+        CoCreateGuid(&id);
+        INapEnforcementClientConnection_SetConnectionId(connections[i], &id);
+        assert_int_equal(ec_exchange(ec.binding, connections[i]), S_OK);
+    }
+
+    /* The agent hangs for 1.5 s: every request in it is given up on. */
+    assert_true(test_suspend_process(agent));
+    for (i = 0; i < LATE_CONNECTIONS; i++)
+    {
+        calls[i].ec = &ec;
+        calls[i].connection = connections[i];
+        threads[i] = CreateThread(NULL, 0, late_request_thread, &calls[i], 0, NULL);
+        assert_non_null(threads[i]);
+    }
+    for (i = 0; i < LATE_CONNECTIONS; i++)
+    {
+        assert_int_equal(WaitForSingleObject(threads[i], 5000), WAIT_OBJECT_0);
+        CloseHandle(threads[i]);
+        assert_int_equal(calls[i].hr, RPC_E_TIMEOUT);
+    }
+    Sleep(1500 - LATE_TIMEOUT_MS);
+    orphaned = sha.orphaned_count;
+    assert_true(test_resume_process(agent));
+
+    /* The EC's live exchanges, while the late ones reach the agent. */
+    for (i = 0; i < LATE_CONNECTIONS; i++)
+    {
+        BOOL retrigger;
+        HRESULT hr = INapEnforcementClientBinding_GetSoHRequest(ec.binding, connections[i], &retrigger);
+        if (SUCCEEDED(hr)) hr = INapEnforcementClientConnection_GetCorrelationId(connections[i], &live[i]);
+        if (SUCCEEDED(hr)) hr = ec_answer_request(connections[i], NULL);
+        if (SUCCEEDED(hr)) hr = INapEnforcementClientBinding_ProcessSoHResponse(ec.binding, connections[i]);
+        if (FAILED(hr))
+        {
+            print_message("connection %u: 0x%08lx\n", i, hr);
+            refused++;
+        }
+    }
+    Sleep(300);
+    assert_int_equal(refused, 0);
+    for (k = orphaned; k < sha.orphaned_count && k < (LONG)ARRAYSIZE(sha.orphaned); k++)
+        for (i = 0; i < LATE_CONNECTIONS; i++)
+            assert_memory_not_equal(&sha.orphaned[k], &live[i], sizeof(live[i]));
+
+    for (i = 0; i < LATE_CONNECTIONS; i++) INapEnforcementClientConnection_Release(connections[i]);
+    unbind_ec(&ec);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000), S_OK);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    INapSystemHealthAgentBinding_Release(sha_binding);
+}
+
+/* The SoH an SHA set with cacheSohForLaterUse stands in for it after the
+ * agent restarts, before it binds again; FlushCache removes it there too. */
+static void test_cached_soh_survives_restart(void **state)
+{
+    INapSystemHealthAgentBinding *sha_binding;
+    struct sha_sink sha;
+    struct soh_request request;
+    BYTE bytes[4000];
+    struct ec ec;
+    HRESULT compliance, error;
+    UINT8 category;
+
+    (void)state;
+    assert_int_equal(test_unregister_sha(SHA_ID), S_OK);
+    assert_int_equal(test_register_sha(SHA_ID), S_OK);
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    assert_true(counter_reaches(&sha.get_soh_count, 1, 5000));
+    Sleep(100);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+
+    test_kill_agent(agent);
+    assert_non_null(agent = test_start_agent());
+    bind_ec(&ec);
+    get_request(&ec, &request, bytes);
+    assert_true(find_entry(&request, SHA_ID, &compliance, &category, &error));
+    assert_int_equal(error, S_OK);
+    assert_int_equal(category, 0);
+    assert_int_equal(compliance, S_OK);
+    unbind_ec(&ec);
+
+    /* Flushed: the next agent keeps nothing of it. */
+    assert_int_equal(INapSystemHealthAgentBinding_Initialize(sha_binding, SHA_ID,
+                                                             &sha.INapSystemHealthAgentCallback_iface), S_OK);
+    assert_true(counter_reaches(&sha.get_soh_count, 2, 5000));
+    assert_int_equal(INapSystemHealthAgentBinding_FlushCache(sha_binding), S_OK);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    INapSystemHealthAgentBinding_Release(sha_binding);
+    test_kill_agent(agent);
+    assert_non_null(agent = test_start_agent());
+    bind_ec(&ec);
+    get_request(&ec, &request, bytes);
+    assert_true(find_entry(&request, SHA_ID, &compliance, &category, &error));
+    assert_int_equal(error, NAP_E_NOT_INITIALIZED);
+    unbind_ec(&ec);
+}
+
 /* --child-sha: bind CHILD_SHA with an uncached healthy SoH, then wait to be killed. */
 static int run_child_sha(void)
 {
@@ -551,6 +803,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_crashed_sha_gets_a_substitute),
         cmocka_unit_test(test_bound_sha_cannot_be_unregistered),
         cmocka_unit_test(test_probation_expiry),
+        cmocka_unit_test(test_first_change_after_bind_reaches_ecs),
+        cmocka_unit_test(test_correlation_id_in_get_soh_request),
+        cmocka_unit_test(test_late_calls_never_win),
+        cmocka_unit_test(test_cached_soh_survives_restart),
     };
     int failures;
 

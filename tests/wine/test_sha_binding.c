@@ -119,7 +119,8 @@ struct test_sha
     CorrelationId response_correlation;
     /* GetFixupInfo: InProgress fixup_in_progress times, then Success. */
     LONG fixup_in_progress;
-    /* CompareSoHRequests */
+    /* CompareSoHRequests: waits for compare_gate first when it is set. */
+    HANDLE compare_gate;
     HRESULT compare_result;
     BOOL compare_equal;
     UINT16 compare_lhs_count, compare_rhs_count;
@@ -272,6 +273,7 @@ static HRESULT WINAPI sha_CompareSoHRequests(INapSystemHealthAgentCallback *ifac
 {
     struct test_sha *sha = impl_from_callback(iface);
 
+    if (sha->compare_gate) WaitForSingleObject(sha->compare_gate, WAIT_MS);
     sha->compare_lhs_count = lhs ? lhs->count : 0;
     sha->compare_rhs_count = rhs ? rhs->count : 0;
     *equal = sha->compare_equal;
@@ -661,23 +663,23 @@ static void test_exchange(void **state)
         assert_memory_equal(&sha.orphaned, &correlation, sizeof(correlation));
     }
 
-    /* FlushCache: the EC's next request carries a substitute (ClientCommunication, NAP_E_NO_CACHED_SOH). */
+    /* FlushCache: nothing is kept, so the EC's next request asks the SHA
+     * afresh, for that request: the SHA sees the request's correlation id. */
     assert_int_equal(INapSystemHealthAgentBinding2_FlushCache(binding), S_OK);
+    count = sha.get_soh_count;
     ec_request_entry(&ec, SHA_ID, entry, &size);
+    assert_int_equal(sha.get_soh_count, count + 1);
+    assert_int_equal(size, make_soh(expect, SHA_ID, 0x22));
+    assert_memory_equal(entry, expect, size);
     {
-        BYTE category[] = { 0, 14, 0, 1, 3 };
-        BYTE codes[] = { 0, 13, 0, 4, 0x80, 0x27, 0x00, 0x04 };
-        BOOL has_category = FALSE, has_codes = FALSE;
-        UINT16 i;
+        CorrelationId correlation;
 
-        for (i = 0; i + sizeof(codes) <= size; i++)
-        {
-            if (!memcmp(entry + i, category, sizeof(category))) has_category = TRUE;
-            if (!memcmp(entry + i, codes, sizeof(codes))) has_codes = TRUE;
-        }
-        assert_true(has_category);
-        assert_true(has_codes);
+        assert_int_equal(INapEnforcementClientConnection_GetCorrelationId(ec.connection, &correlation), S_OK);
+        assert_memory_equal(&sha.probe.correlation, &correlation, sizeof(correlation));
     }
+    /* It set that SoH to be kept: the next request does not ask again. */
+    ec_request_entry(&ec, SHA_ID, entry, &size);
+    assert_int_equal(sha.get_soh_count, count + 1);
 
     unbind_ec(&ec);
     unbind_sha(binding, &sha);
@@ -710,6 +712,51 @@ static void test_compare_equal(void **state)
     assert_int_equal(ec.sink.notify_count, notified);
     unbind_ec(&ec);
     unbind_sha(binding, &sha);
+}
+
+/* FlushCache while the SHA's CompareSoHRequests for a new SoH runs: the
+ * flush wins, the new SoH is not kept, so the EC's next request asks the
+ * SHA afresh with nothing pre-loaded. */
+static void test_flush_wins_over_compare_in_flight(void **state)
+{
+    INapSystemHealthAgentBinding2 *binding;
+    BYTE entry[512], expect[16];
+    struct test_sha sha;
+    UINT16 size;
+    struct ec ec;
+    LONG count;
+
+    (void)state;
+    test_sha_init(&sha, SHA_ID, 0x51);
+    binding = bind_sha(SHA_ID, &sha);
+    assert_true(wait_count(&sha.get_soh_count, 1));
+    bind_ec(&ec);
+
+    sha.compare_gate = CreateEventW(NULL, TRUE, FALSE, NULL);
+    sha.compare_result = S_OK;
+    sha.compare_equal = FALSE;
+    sha.soh_size = make_soh(sha.soh, SHA_ID, 0x52);
+    count = sha.get_soh_count;
+    assert_int_equal(INapSystemHealthAgentBinding2_NotifySoHChange(binding), S_OK);
+    assert_true(wait_count(&sha.get_soh_count, count + 1));
+    /* The compare is on its way or running; the flush comes after it started. */
+    Sleep(100);
+    assert_int_equal(INapSystemHealthAgentBinding2_FlushCache(binding), S_OK);
+    SetEvent(sha.compare_gate);
+    assert_true(wait_count(&sha.compare_count, 1));
+    Sleep(200);
+
+    count = sha.get_soh_count;
+    sha.soh_size = make_soh(sha.soh, SHA_ID, 0x53);
+    ec_request_entry(&ec, SHA_ID, entry, &size);
+    assert_int_equal(sha.get_soh_count, count + 1);
+    assert_int_equal(sha.probe.cached_hr, NAP_E_NO_CACHED_SOH);
+    assert_int_equal(size, make_soh(expect, SHA_ID, 0x53));
+    assert_memory_equal(entry, expect, size);
+
+    unbind_ec(&ec);
+    unbind_sha(binding, &sha);
+    CloseHandle(sha.compare_gate);
 }
 
 static void test_callback_says_gone(void **state)
@@ -903,6 +950,7 @@ int main(void)
         cmocka_unit_test(test_request_object),
         cmocka_unit_test(test_exchange),
         cmocka_unit_test(test_compare_equal),
+        cmocka_unit_test(test_flush_wins_over_compare_in_flight),
         cmocka_unit_test(test_callback_says_gone),
         cmocka_unit_test(test_uninitialize_waits_for_callback),
         cmocka_unit_test(test_uninitialize_inside_callback),
