@@ -1,5 +1,5 @@
 /*
- * The agent's system health agents: bound sessions, their SoHs, their events
+ * What the agent keeps of each registered system health agent: its SoH, what stands in for it, the answers it owes
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -10,27 +10,18 @@
 #include "soh_attr.h"
 #include <ntsecapi.h>
 
-/* The longest one long poll may wait; the SHA's binding asks again after it. */
-#define MAX_WAIT_MS 60000
-/* Events waiting for an SHA that does not fetch them: past this the oldest go. */
-#define MAX_QUEUED_EVENTS 64
 #define NO_DEADLINE (~0ull)
 /* A health content key with this bit names an SHA's own SoH (its serial);
  * without it, the substitute (failure category << 32 | error code). */
 #define KEY_OWN_SOH (1ull << 63)
-
-struct queued_event
-{
-    struct queued_event *next;
-    NAPAGENT_SHA_EVENT event;          /* soh / other data: HeapAlloc */
-};
 
 /* What the agent knows of one registered SHA, bound or not. */
 struct sha_record
 {
     BOOL used;
     UINT32 id;
-    struct sha_session *session;       /* NULL while not bound */
+    struct session *session;           /* its open session (a reference), NULL while not bound */
+    UINT64 last_seq;                   /* of the session's newest NotifySoHChange / FlushCache applied */
     BYTE *soh;                         /* its latest SoH (TLVs), NULL if it has none */
     UINT16 soh_size;
     BOOL cache;                        /* it asked for that SoH to be kept for later (cacheSohForLaterUse) */
@@ -56,21 +47,6 @@ struct sha_record
     ULONGLONG next_fixup_poll;         /* NO_DEADLINE: no fix-up in progress */
 };
 
-struct sha_session
-{
-    LONG refs;
-    BOOL closed;
-    UINT32 sha_id;
-    DWORD pid;
-    UINT64 cookie;
-    UINT64 last_seq;                   /* of the newest NotifySoHChange / FlushCache applied */
-    HANDLE process;
-    HANDLE process_wait;
-    CONDITION_VARIABLE event_cv;
-    struct queued_event *head, *tail;
-    unsigned int queued;
-};
-
 /* One GetSoHRequest asked of an SHA for one EC request being built. */
 struct request_fetch
 {
@@ -85,11 +61,10 @@ static CRITICAL_SECTION sha_cs;
 /* Woken when an SHA answers a request's fetch. */
 static CONDITION_VARIABLE fetch_cv;
 static struct request_fetch *fetches;
-static struct sha_record records[NAPAGENT_MAX_SHAS];
+static struct sha_record records[maxSystemHealthEntityCount];
 static BOOL registrations_stale = TRUE;
-static UINT32 registered_ids[NAPAGENT_MAX_SHAS];
+static UINT32 registered_ids[maxSystemHealthEntityCount];
 static UINT32 registered_count;
-static UINT32 next_request_id = 1;
 static UINT64 next_soh_serial = 1;
 
 static DWORD sha_timeout(void)
@@ -105,29 +80,11 @@ static DWORD request_fetch_timeout(void)
     return min(sha_timeout(), store_get_setting(L"ClientCallTimeoutMs", DEFAULT_CLIENT_TIMEOUT_MS) / 2);
 }
 
-static void free_event(struct queued_event *queued)
-{
-    HeapFree(GetProcessHeap(), 0, queued->event.soh.data);
-    HeapFree(GetProcessHeap(), 0, queued->event.other.data);
-    HeapFree(GetProcessHeap(), 0, queued);
-}
-
-static BOOL copy_blob(NAPAGENT_BLOB *to, const BYTE *data, UINT16 size)
-{
-    to->size = 0;
-    to->data = NULL;
-    if (!size) return TRUE;
-    if (!(to->data = HeapAlloc(GetProcessHeap(), 0, size))) return FALSE;
-    memcpy(to->data, data, size);
-    to->size = size;
-    return TRUE;
-}
-
 static struct sha_record *find_record(UINT32 id)
 {
     unsigned int i;
 
-    for (i = 0; i < NAPAGENT_MAX_SHAS; i++)
+    for (i = 0; i < maxSystemHealthEntityCount; i++)
         if (records[i].used && records[i].id == id) return &records[i];
     return NULL;
 }
@@ -137,7 +94,7 @@ static struct sha_record *get_record(UINT32 id)
     struct sha_record *record = find_record(id);
     unsigned int i;
 
-    for (i = 0; !record && i < NAPAGENT_MAX_SHAS; i++)
+    for (i = 0; !record && i < maxSystemHealthEntityCount; i++)
     {
         if (records[i].used) continue;
         record = &records[i];
@@ -158,40 +115,12 @@ static void fetch_correlation(NAPAGENT_CORRELATION *correlation)
     GetSystemTimeAsFileTime(&correlation->time_stamp);
 }
 
-/* Caller holds sha_cs.  Queues an event for the SHA; returns its request id. */
+/* Caller holds sha_cs.  Queues an event for the SHA; returns its request id (0: not bound). */
 static UINT32 post_event(struct sha_record *record, UINT32 type, const NAPAGENT_CORRELATION *correlation,
                          BYTE flags, const BYTE *soh, UINT16 soh_size, const BYTE *other, UINT16 other_size)
 {
-    struct sha_session *session = record->session;
-    struct queued_event *queued;
-
-    if (!session || session->closed) return 0;
-    if (!(queued = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*queued)))) return 0;
-    queued->event.type = type;
-    if (!next_request_id) next_request_id = 1; /* 0 means "no request" */
-    queued->event.request_id = next_request_id++;
-    if (correlation) queued->event.correlation = *correlation;
-    queued->event.flags = flags;
-    if (!copy_blob(&queued->event.soh, soh, soh_size) || !copy_blob(&queued->event.other, other, other_size))
-    {
-        free_event(queued);
-        return 0;
-    }
-    if (session->queued == MAX_QUEUED_EVENTS)
-    {
-        struct queued_event *oldest = session->head;
-        agent_log("SHA %u does not fetch its events: dropping the oldest", record->id);
-        session->head = oldest->next;
-        if (!session->head) session->tail = NULL;
-        session->queued--;
-        free_event(oldest);
-    }
-    if (session->tail) session->tail->next = queued;
-    else session->head = queued;
-    session->tail = queued;
-    session->queued++;
-    WakeAllConditionVariable(&session->event_cv);
-    return queued->event.request_id;
+    if (!record->session) return 0;
+    return session_post(record->session, type, correlation, flags, soh, soh_size, other, other_size);
 }
 
 /* Caller holds sha_cs.  Asks the SHA for its SoH for a request, pre-loading
@@ -200,7 +129,7 @@ static UINT32 post_get_soh(struct sha_record *record, const NAPAGENT_CORRELATION
 {
     BOOL preload = record->soh && record->cache;
 
-    return post_event(record, NAPAGENT_SHA_EVENT_GET_SOH_REQUEST, correlation, 0, preload ? record->soh : NULL,
+    return post_event(record, NAPAGENT_EVENT_GET_SOH_REQUEST, correlation, 0, preload ? record->soh : NULL,
                       preload ? record->soh_size : 0, NULL, 0);
 }
 
@@ -264,52 +193,20 @@ static void set_failure(struct sha_record *record, UINT8 category, HRESULT code)
     record->failure = code;
 }
 
-static void release_session(struct sha_session *session)
+/* Caller holds sha_cs.  Its session ended: what was asked of it is given up. */
+static void unbind_record(struct sha_record *record)
 {
-    struct queued_event *queued;
-
-    if (InterlockedDecrement(&session->refs)) return;
-    while ((queued = session->head))
-    {
-        session->head = queued->next;
-        free_event(queued);
-    }
-    if (session->process) CloseHandle(session->process);
-    HeapFree(GetProcessHeap(), 0, session);
-}
-
-/* Caller holds sha_cs. */
-static void close_session(struct sha_session *session)
-{
-    struct sha_record *record;
-
-    if (session->closed) return;
-    session->closed = TRUE;
-    if ((record = find_record(session->sha_id)) && record->session == session)
-    {
-        record->session = NULL;
-        record->soh_request = record->compare_request = record->fixup_request = 0;
-        record->soh_again = record->slow = FALSE;
-        record->next_fixup_poll = NO_DEADLINE;
-        HeapFree(GetProcessHeap(), 0, record->candidate);
-        record->candidate = NULL;
-        /* Kept only if the SHA asked for it to be cached. */
-        if (!record->cache) set_soh(record, NULL, 0, FALSE, FALSE);
-    }
-    WakeAllConditionVariable(&session->event_cv);
+    session_put(record->session);
+    record->session = NULL;
+    record->soh_request = record->compare_request = record->fixup_request = 0;
+    record->soh_again = record->slow = FALSE;
+    record->next_fixup_poll = NO_DEADLINE;
+    HeapFree(GetProcessHeap(), 0, record->candidate);
+    record->candidate = NULL;
+    /* Kept only if the SHA asked for it to be cached. */
+    if (!record->cache) set_soh(record, NULL, 0, FALSE, FALSE);
     /* A request waiting for this SHA's answer waits no longer. */
     WakeAllConditionVariable(&fetch_cv);
-    agent_log("SHA %u (pid %lu) unbound", session->sha_id, session->pid);
-}
-
-static void CALLBACK client_process_ended(void *context, BOOLEAN timed_out)
-{
-    struct sha_session *session = context;
-
-    (void)timed_out;
-    EnterCriticalSection(&sha_cs);
-    close_session(session);
-    LeaveCriticalSection(&sha_cs);
 }
 
 /* Caller holds sha_cs.  The SoHs the previous agent kept for later use. */
@@ -339,7 +236,7 @@ static void load_cached_sohs(void)
 
 static void refresh_registrations(void);
 
-void sha_sessions_init(void)
+void sha_init(void)
 {
     InitializeCriticalSection(&sha_cs);
     InitializeConditionVariable(&fetch_cv);
@@ -349,137 +246,118 @@ void sha_sessions_init(void)
     LeaveCriticalSection(&sha_cs);
 }
 
-HRESULT sha_sessions_bind(UINT32 sha_id, DWORD pid, UINT64 previous_cookie, UINT64 *cookie, struct sha_session **out)
+static HRESULT sha_admit(UINT32 id)
 {
-    struct ec_registration *registration;
-    struct sha_session *session = NULL;
-    struct sha_record *record;
+    struct component *component = HeapAlloc(GetProcessHeap(), 0, sizeof(*component));
     HRESULT hr;
 
-    *out = NULL;
-    if (!(registration = HeapAlloc(GetProcessHeap(), 0, sizeof(*registration)))) return E_OUTOFMEMORY;
-    hr = store_get_sha(sha_id, registration);
-    HeapFree(GetProcessHeap(), 0, registration);
-    if (FAILED(hr)) return hr;
+    if (!component) return E_OUTOFMEMORY;
+    hr = store_get(NAPAGENT_KIND_SHA, id, component);
+    HeapFree(GetProcessHeap(), 0, component);
+    return hr;
+}
 
+static HRESULT sha_opened(struct session *session, BOOL rebound)
+{
+    struct sha_record *record;
+    HRESULT hr = S_OK;
+
+    (void)rebound;
     EnterCriticalSection(&sha_cs);
-    record = get_record(sha_id);
-    if (record && record->session && previous_cookie && record->session->cookie == previous_cookie)
-        close_session(record->session);
-    if (!record) hr = E_OUTOFMEMORY;
-    else if (record->session) hr = HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED);
-    else if (!(session = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*session)))) hr = E_OUTOFMEMORY;
+    if (!(record = get_record(session_id(session)))) hr = E_OUTOFMEMORY;
     else
     {
-        session->refs = 1; /* the context handle's */
-        session->sha_id = sha_id;
-        session->pid = pid;
-        while (!session->cookie) RtlGenRandom(&session->cookie, sizeof(session->cookie));
-        InitializeConditionVariable(&session->event_cv);
-        if ((session->process = OpenProcess(SYNCHRONIZE, FALSE, pid))
-            && !RegisterWaitForSingleObject(&session->process_wait, session->process, client_process_ended,
-                                            session, INFINITE, WT_EXECUTEONLYONCE))
-            session->process_wait = NULL;
+        session_addref(session);
         record->session = session;
-        *cookie = session->cookie;
-        *out = session;
+        record->last_seq = 0;
         /* Binding is no SoH change: fill the agent's view quietly. */
         request_soh(record, FALSE);
-        agent_log("SHA %u (pid %lu) %s", sha_id, pid, previous_cookie ? "bound again" : "bound");
     }
     LeaveCriticalSection(&sha_cs);
     return hr;
 }
 
-void sha_sessions_unbind(struct sha_session *session)
-{
-    EnterCriticalSection(&sha_cs);
-    close_session(session);
-    LeaveCriticalSection(&sha_cs);
-    if (session->process_wait) UnregisterWaitEx(session->process_wait, INVALID_HANDLE_VALUE);
-    session->process_wait = NULL;
-    release_session(session);
-}
-
-HRESULT sha_sessions_callback_gone(struct sha_session *session)
+static void sha_closed(struct session *session, BOOL callback_gone)
 {
     struct sha_record *record;
 
     EnterCriticalSection(&sha_cs);
-    agent_log("SHA %u: callback answered RPC_S_SERVER_UNAVAILABLE, dropping it and its cache", session->sha_id);
-    if ((record = find_record(session->sha_id)) && record->session == session) record->cache = FALSE;
-    close_session(session);
+    if ((record = find_record(session_id(session))) && record->session == session)
+    {
+        /* RPC_S_SERVER_UNAVAILABLE from a callback flushes its cache entry too. */
+        if (callback_gone) record->cache = FALSE;
+        unbind_record(record);
+    }
     LeaveCriticalSection(&sha_cs);
-    return S_OK;
 }
 
-BOOL sha_sessions_bound(UINT32 sha_id)
+static void sha_free(void *data)
 {
-    struct sha_record *record;
-    BOOL bound;
-
-    EnterCriticalSection(&sha_cs);
-    bound = (record = find_record(sha_id)) && record->session;
-    LeaveCriticalSection(&sha_cs);
-    return bound;
+    (void)data;
 }
 
-void sha_sessions_registrations_changed(void)
+const struct session_kind sha_kind = { NAPAGENT_KIND_SHA, sha_admit, sha_opened, sha_closed, sha_free };
+
+void sha_registrations_changed(void)
 {
     EnterCriticalSection(&sha_cs);
     registrations_stale = TRUE;
     LeaveCriticalSection(&sha_cs);
 }
 
-HRESULT sha_sessions_unregister(UINT32 sha_id)
+void sha_forget(UINT32 sha_id)
 {
     struct sha_record *record;
-    HRESULT hr;
 
     EnterCriticalSection(&sha_cs);
-    record = find_record(sha_id);
-    if (record && record->session) hr = NAP_E_STILL_BOUND;
-    else if (SUCCEEDED(hr = store_unregister_sha(sha_id)) && record)
+    /* Nothing it set stands in for it any more, here or in the store. */
+    if ((record = find_record(sha_id)) && !record->session)
     {
-        /* Nothing it set stands in for it any more, here or in the store. */
         HeapFree(GetProcessHeap(), 0, record->soh);
         record->used = FALSE;
     }
     registrations_stale = TRUE;
     LeaveCriticalSection(&sha_cs);
-    return hr;
 }
 
 /* Caller holds sha_cs.  The binding numbers its calls; one older than the
  * newest applied is a call the binding gave up on that came late. */
-static BOOL call_is_stale(struct sha_session *session, UINT64 call_seq)
+static BOOL call_is_stale(struct sha_record *record, UINT64 call_seq)
 {
-    if (call_seq && call_seq < session->last_seq) return TRUE;
-    session->last_seq = max(session->last_seq, call_seq);
+    if (call_seq && call_seq < record->last_seq) return TRUE;
+    record->last_seq = max(record->last_seq, call_seq);
     return FALSE;
 }
 
-HRESULT sha_sessions_notify_soh_change(struct sha_session *session, UINT64 call_seq)
+/* Caller holds sha_cs.  The record of the SHA this open session is for. */
+static struct sha_record *record_of(struct session *session)
+{
+    struct sha_record *record = find_record(session_id(session));
+
+    return record && record->session == session ? record : NULL;
+}
+
+HRESULT sha_notify_soh_change(struct session *session, UINT64 call_seq)
 {
     struct sha_record *record;
     HRESULT hr = S_OK;
 
     EnterCriticalSection(&sha_cs);
-    if (session->closed || !(record = find_record(session->sha_id))) hr = NAP_E_NOT_INITIALIZED;
-    else if (call_is_stale(session, call_seq)) hr = E_ABORT;
+    if (!(record = record_of(session))) hr = NAP_E_NOT_INITIALIZED;
+    else if (call_is_stale(record, call_seq)) hr = E_ABORT;
     else request_soh(record, TRUE);
     LeaveCriticalSection(&sha_cs);
     return hr;
 }
 
-HRESULT sha_sessions_flush_cache(struct sha_session *session, UINT64 call_seq)
+HRESULT sha_flush_cache(struct session *session, UINT64 call_seq)
 {
     struct sha_record *record;
     HRESULT hr = S_OK;
 
     EnterCriticalSection(&sha_cs);
-    if (session->closed || !(record = find_record(session->sha_id))) hr = NAP_E_NOT_INITIALIZED;
-    else if (call_is_stale(session, call_seq)) hr = E_ABORT;
+    if (!(record = record_of(session))) hr = NAP_E_NOT_INITIALIZED;
+    else if (call_is_stale(record, call_seq)) hr = E_ABORT;
     else
     {
         /* The flush wins over every fetch and compare that started before it. */
@@ -495,93 +373,6 @@ HRESULT sha_sessions_flush_cache(struct sha_session *session, UINT64 call_seq)
     }
     LeaveCriticalSection(&sha_cs);
     return hr;
-}
-
-static struct sha_session *find_by_cookie(UINT64 cookie)
-{
-    unsigned int i;
-
-    for (i = 0; i < NAPAGENT_MAX_SHAS; i++)
-        if (records[i].used && records[i].session && records[i].session->cookie == cookie) return records[i].session;
-    return NULL;
-}
-
-struct sha_session *sha_sessions_find(UINT64 cookie)
-{
-    struct sha_session *session;
-
-    EnterCriticalSection(&sha_cs);
-    if ((session = find_by_cookie(cookie))) InterlockedIncrement(&session->refs);
-    LeaveCriticalSection(&sha_cs);
-    return session;
-}
-
-void sha_sessions_put(struct sha_session *session)
-{
-    release_session(session);
-}
-
-HRESULT sha_sessions_end(UINT64 cookie)
-{
-    struct sha_session *session;
-
-    EnterCriticalSection(&sha_cs);
-    if ((session = find_by_cookie(cookie))) close_session(session);
-    LeaveCriticalSection(&sha_cs);
-    return session ? S_OK : NAP_E_NOT_INITIALIZED;
-}
-
-/* Hands the event to the RPC stub: its buffers become MIDL allocations. */
-static void move_event_out(struct queued_event *queued, NAPAGENT_SHA_EVENT *event)
-{
-    *event = queued->event;
-    event->soh.data = event->other.data = NULL;
-    if (queued->event.soh.size && (event->soh.data = MIDL_user_allocate(queued->event.soh.size)))
-        memcpy(event->soh.data, queued->event.soh.data, queued->event.soh.size);
-    else event->soh.size = 0;
-    if (queued->event.other.size && (event->other.data = MIDL_user_allocate(queued->event.other.size)))
-        memcpy(event->other.data, queued->event.other.data, queued->event.other.size);
-    else event->other.size = 0;
-    free_event(queued);
-}
-
-HRESULT sha_sessions_wait_event(UINT64 cookie, UINT32 timeout_ms, NAPAGENT_SHA_EVENT *event)
-{
-    ULONGLONG deadline = GetTickCount64() + min(timeout_ms, MAX_WAIT_MS);
-    struct sha_session *session;
-
-    ZeroMemory(event, sizeof(*event));
-    EnterCriticalSection(&sha_cs);
-    if (!(session = find_by_cookie(cookie)))
-    {
-        LeaveCriticalSection(&sha_cs);
-        return NAP_E_NOT_INITIALIZED;
-    }
-    InterlockedIncrement(&session->refs);
-    for (;;)
-    {
-        ULONGLONG now = GetTickCount64();
-
-        if (session->closed)
-        {
-            event->type = NAPAGENT_SHA_EVENT_CLOSED;
-            break;
-        }
-        if (session->head)
-        {
-            struct queued_event *queued = session->head;
-            session->head = queued->next;
-            if (!session->head) session->tail = NULL;
-            session->queued--;
-            move_event_out(queued, event);
-            break;
-        }
-        if (now >= deadline) break;
-        SleepConditionVariableCS(&session->event_cv, &sha_cs, (DWORD)(deadline - now));
-    }
-    LeaveCriticalSection(&sha_cs);
-    release_session(session);
-    return S_OK;
 }
 
 /* A valid entry begins with its System-Health-Id TLV: type, length 4, id. */
@@ -611,7 +402,7 @@ static BOOL take_soh(struct sha_record *record, const BYTE *soh, UINT16 size, BO
         record->candidate = copy;
         record->candidate_size = size;
         record->candidate_cache = cache;
-        record->compare_request = post_event(record, NAPAGENT_SHA_EVENT_COMPARE, NULL, 0, record->soh,
+        record->compare_request = post_event(record, NAPAGENT_EVENT_COMPARE, NULL, 0, record->soh,
                                              record->soh_size, soh, size);
         record->compare_deadline = GetTickCount64() + sha_timeout();
         timer_kick();
@@ -705,14 +496,14 @@ static BOOL answer_fixup(struct sha_record *record, const NAPAGENT_SHA_ANSWER *a
     return FALSE;
 }
 
-HRESULT sha_sessions_answer(struct sha_session *session, UINT32 request_id, const NAPAGENT_SHA_ANSWER *answer)
+HRESULT sha_answer(struct session *session, UINT32 request_id, const NAPAGENT_SHA_ANSWER *answer)
 {
     struct sha_record *record;
     BOOL changed = FALSE;
     HRESULT hr = S_OK;
 
     EnterCriticalSection(&sha_cs);
-    if (session->closed || !(record = find_record(session->sha_id))) hr = NAP_E_NOT_INITIALIZED;
+    if (!(record = record_of(session))) hr = NAP_E_NOT_INITIALIZED;
     else
     {
         /* It answers: requests may wait for it again. */
@@ -724,24 +515,24 @@ HRESULT sha_sessions_answer(struct sha_session *session, UINT32 request_id, cons
         else if (!request_id || !answer_request_fetch(record, request_id, answer)) hr = NAP_E_NOT_PENDING;
     }
     LeaveCriticalSection(&sha_cs);
-    if (changed) sessions_health_changed();
+    if (changed) ec_health_changed();
     return hr;
 }
 
 /* Caller holds sha_cs. */
 static void refresh_registrations(void)
 {
-    struct ec_registration *list;
+    struct component *list;
 
     if (!registrations_stale) return;
-    if (!(list = HeapAlloc(GetProcessHeap(), 0, sizeof(*list) * NAPAGENT_MAX_SHAS))) return;
-    if (SUCCEEDED(store_list_shas(list, NAPAGENT_MAX_SHAS, &registered_count)))
+    if (!(list = HeapAlloc(GetProcessHeap(), 0, sizeof(*list) * maxSystemHealthEntityCount))) return;
+    if (SUCCEEDED(store_list(NAPAGENT_KIND_SHA, list, maxSystemHealthEntityCount, &registered_count)))
     {
         UINT32 i, j;
         for (i = 0; i < registered_count; i++) registered_ids[i] = list[i].id;
         registrations_stale = FALSE;
         /* Forget what the agent knew of SHAs that are no longer registered. */
-        for (j = 0; j < NAPAGENT_MAX_SHAS; j++)
+        for (j = 0; j < maxSystemHealthEntityCount; j++)
         {
             BOOL registered = FALSE;
             if (!records[j].used || records[j].session) continue;
@@ -868,10 +659,10 @@ static BOOL fetch_missed(const struct sha_record *record, const struct request_f
     return record->slow;
 }
 
-HRESULT sha_sessions_report_entries(const NAPAGENT_CORRELATION *correlation, BYTE *buffer, size_t cap,
+HRESULT sha_report_entries(const NAPAGENT_CORRELATION *correlation, BYTE *buffer, size_t cap,
                                     struct soh_entry *entries, UINT16 *count, struct health_content *content)
 {
-    struct request_fetch list[NAPAGENT_MAX_SHAS];
+    struct request_fetch list[maxSystemHealthEntityCount];
     UINT32 i, fetch_count;
     size_t used = 0;
     HRESULT hr = S_OK;
@@ -908,7 +699,7 @@ HRESULT sha_sessions_report_entries(const NAPAGENT_CORRELATION *correlation, BYT
     return hr;
 }
 
-void sha_sessions_current_content(struct health_content *content)
+void sha_current_content(struct health_content *content)
 {
     UINT32 i;
 
@@ -927,7 +718,7 @@ void sha_sessions_current_content(struct health_content *content)
     LeaveCriticalSection(&sha_cs);
 }
 
-void sha_sessions_deliver_response(const struct soh_response *response)
+void sha_deliver_response(const struct soh_response *response)
 {
     NAPAGENT_CORRELATION correlation;
     BYTE flags = response->quarantine.fixup ? shaFixup : 0;
@@ -945,7 +736,7 @@ void sha_sessions_deliver_response(const struct soh_response *response)
     {
         struct sha_record *record = find_record(response->entries[i].shv_id);
         if (!record || !record->session) continue;
-        post_event(record, NAPAGENT_SHA_EVENT_PROCESS_SOH_RESPONSE, &correlation, flags,
+        post_event(record, NAPAGENT_EVENT_PROCESS_SOH_RESPONSE, &correlation, flags,
                    response->entries[i].tlvs, response->entries[i].len, NULL, 0);
         /* Told to remediate: poll its progress until the fix-up ends. */
         if (flags & shaFixup)
@@ -962,19 +753,19 @@ static void post_to_all(UINT32 type, const NAPAGENT_CORRELATION *correlation)
     unsigned int i;
 
     EnterCriticalSection(&sha_cs);
-    for (i = 0; i < NAPAGENT_MAX_SHAS; i++)
+    for (i = 0; i < maxSystemHealthEntityCount; i++)
         if (records[i].used && records[i].session) post_event(&records[i], type, correlation, 0, NULL, 0, NULL, 0);
     LeaveCriticalSection(&sha_cs);
 }
 
-void sha_sessions_orphaned(const NAPAGENT_CORRELATION *correlation)
+void sha_orphaned(const NAPAGENT_CORRELATION *correlation)
 {
-    post_to_all(NAPAGENT_SHA_EVENT_ORPHANED, correlation);
+    post_to_all(NAPAGENT_EVENT_ORPHANED, correlation);
 }
 
-void sha_sessions_isolation_changed(void)
+void sha_isolation_changed(void)
 {
-    post_to_all(NAPAGENT_SHA_EVENT_ISOLATION_CHANGED, NULL);
+    post_to_all(NAPAGENT_EVENT_ISOLATION_CHANGED, NULL);
 }
 
 /* Caller holds sha_cs.  Handles what is due for one SHA; returns its next deadline. */
@@ -1002,7 +793,7 @@ static ULONGLONG tick_record(struct sha_record *record, ULONGLONG now, BOOL *cha
     }
     if (!record->fixup_request && record->session && now >= record->next_fixup_poll)
     {
-        record->fixup_request = post_event(record, NAPAGENT_SHA_EVENT_GET_FIXUP_INFO, NULL, 0, NULL, 0, NULL, 0);
+        record->fixup_request = post_event(record, NAPAGENT_EVENT_GET_FIXUP_INFO, NULL, 0, NULL, 0, NULL, 0);
         record->fixup_deadline = now + sha_timeout();
         record->next_fixup_poll = NO_DEADLINE;
     }
@@ -1012,26 +803,17 @@ static ULONGLONG tick_record(struct sha_record *record, ULONGLONG now, BOOL *cha
     return min(next, record->next_fixup_poll);
 }
 
-ULONGLONG sha_sessions_tick(ULONGLONG now)
+ULONGLONG sha_tick(ULONGLONG now)
 {
     ULONGLONG next = NO_DEADLINE;
     BOOL changed = FALSE;
     unsigned int i;
 
     EnterCriticalSection(&sha_cs);
-    for (i = 0; i < NAPAGENT_MAX_SHAS; i++)
+    for (i = 0; i < maxSystemHealthEntityCount; i++)
         if (records[i].used) next = min(next, tick_record(&records[i], now, &changed));
     LeaveCriticalSection(&sha_cs);
-    if (changed) sessions_health_changed();
+    if (changed) ec_health_changed();
     return next;
 }
 
-void sha_sessions_shutdown(void)
-{
-    unsigned int i;
-
-    EnterCriticalSection(&sha_cs);
-    for (i = 0; i < NAPAGENT_MAX_SHAS; i++)
-        if (records[i].used && records[i].session) close_session(records[i].session);
-    LeaveCriticalSection(&sha_cs);
-}

@@ -24,7 +24,7 @@ static DWORD WINAPI timer_main(void *unused)
         kicked = FALSE;
         LeaveCriticalSection(&timer_cs);
         now = GetTickCount64();
-        next = min(sha_sessions_tick(now), sessions_tick(now));
+        next = min(sha_tick(now), ec_tick(now));
         EnterCriticalSection(&timer_cs);
         /* A kick while ticking may have brought a deadline nearer: look again. */
         if (kicked || stopping) continue;
