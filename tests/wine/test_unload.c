@@ -31,7 +31,7 @@
  * long poll in the agent. */
 #define LONG_POLL_MS     5000
 #define MARGIN_MS        3000
-#define ROUND_TRIPS      15
+#define ROUND_TRIPS      31
 /* The client call bound while the agent hangs. */
 #define HUNG_CALL_TIMEOUT_MS 500
 #define WAIT_MS          5000
