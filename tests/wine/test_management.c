@@ -17,6 +17,7 @@
 #include "napagent_rpc.h"
 #include "nap_hresults.h"
 #include "callback_sink.h"
+#include "service_control.h"
 #include "soh.h"
 
 #define EC_ID       0x00013A00u   /* registered through the management object */
@@ -24,6 +25,11 @@
 #define SHA_ID      0x00013B00u
 #define LIMIT_FIRST 0x00013C00u   /* 21 ids for the limit tests */
 #define FAILURE_URL "http://fix.example/remediate"
+/* How long a management call may take when no agent runs and no service is
+ * installed: it must fail at once, not wait for a start. */
+#define NOT_INSTALLED_MS 2000
+/* A service start measured here takes well under a second; the client waits up to 15 s. */
+#define SERVICE_RUNNING_MS 5000
 
 static HANDLE agent;
 
@@ -574,11 +580,15 @@ static void test_agent_down(void **state)
     IsolationInfo *isolation = (void *)1;
     BOOL flag;
     UINT16 count = 1;
+    DWORD start;
 
     (void)state;
     fill_registration(&info, EC_ID, L"down");
     test_kill_agent(agent);
     agent = NULL;
+    /* No agent and no service installed: every call says so at once. */
+    assert_true(test_service_uninstall());
+    start = GetTickCount();
 
     assert_int_equal(INapClientManagement2_GetNapClientInfo(management, &flag, &name, &description, &version),
                      RPC_E_DISCONNECTED);
@@ -603,11 +613,172 @@ static void test_agent_down(void **state)
                      RPC_E_DISCONNECTED);
     assert_int_equal(count, 0);
     assert_null(array);
+    assert_in_range(GetTickCount() - start, 0, NOT_INSTALLED_MS);
 
     /* The same object works again once an agent is back. */
     assert_non_null(agent = test_start_agent());
     assert_int_equal(INapClientManagement2_GetRegisteredEnforcementClients(management, &count, &array), S_OK);
     free_registrations(count, array);
+    INapClientManagement2_Release(management);
+}
+
+/* ---- the service installed and stopped: every call starts it ---- */
+
+/* One management call that needs the agent, checked and its results freed. */
+struct started_call
+{
+    const char *name;
+    void (*call)(INapClientManagement2 *management);
+};
+
+static void call_register_sha(INapClientManagement2 *management)
+{
+    NapComponentRegistrationInfo info;
+
+    fill_registration(&info, SHA_ID, L"installer's SHA");
+    assert_int_equal(INapClientManagement2_RegisterSystemHealthAgent(management, &info), S_OK);
+}
+
+static void call_register_ec(INapClientManagement2 *management)
+{
+    NapComponentRegistrationInfo info;
+
+    fill_registration(&info, EC_ID, L"installer's EC");
+    assert_int_equal(INapClientManagement2_RegisterEnforcementClient(management, &info), S_OK);
+}
+
+/* The registrations made while the service was stopped in between are there. */
+static void call_list_shas(INapClientManagement2 *management)
+{
+    NapComponentRegistrationInfo *array = NULL;
+    UINT16 count = 0;
+
+    assert_int_equal(INapClientManagement2_GetRegisteredSystemHealthAgents(management, &count, &array), S_OK);
+    assert_non_null(find_registration(array, count, SHA_ID));
+    free_registrations(count, array);
+}
+
+static void call_list_ecs(INapClientManagement2 *management)
+{
+    NapComponentRegistrationInfo *array = NULL;
+    UINT16 count = 0;
+
+    assert_int_equal(INapClientManagement2_GetRegisteredEnforcementClients(management, &count, &array), S_OK);
+    assert_non_null(find_registration(array, count, EC_ID));
+    free_registrations(count, array);
+}
+
+static void call_client_info(INapClientManagement2 *management)
+{
+    CountedString *name, *description, *version;
+    BOOL enabled;
+
+    assert_int_equal(INapClientManagement2_GetNapClientInfo(management, &enabled, &name, &description, &version),
+                     S_OK);
+    check_counted(name, L"Network Access Protection Agent");
+    qutil.FreeCountedString(name);
+    qutil.FreeCountedString(description);
+    qutil.FreeCountedString(version);
+}
+
+static void call_isolation(INapClientManagement2 *management)
+{
+    IsolationInfo *info = NULL;
+    BOOL unknown;
+
+    assert_int_equal(INapClientManagement2_GetSystemIsolationInfo(management, &info, &unknown), S_OK);
+    assert_int_equal(info->isolationState, isolationStateNotRestricted);
+    qutil.FreeIsolationInfo(info);
+}
+
+static void call_isolation_ex(INapClientManagement2 *management)
+{
+    IsolationInfoEx *info = NULL;
+    BOOL unknown;
+
+    assert_int_equal(INapClientManagement2_GetSystemIsolationInfoEx(management, &info, &unknown), S_OK);
+    assert_int_equal(info->isolationState, isolationStateNotRestricted);
+    qutil.FreeIsolationInfoEx(info);
+}
+
+static void call_unregister_sha(INapClientManagement2 *management)
+{
+    assert_int_equal(INapClientManagement2_UnregisterSystemHealthAgent(management, SHA_ID), S_OK);
+}
+
+static void call_unregister_ec(INapClientManagement2 *management)
+{
+    assert_int_equal(INapClientManagement2_UnregisterEnforcementClient(management, EC_ID), S_OK);
+}
+
+/* The console agent makes way for the napagent service, installed and stopped. */
+static int setup_service(void **state)
+{
+    (void)state;
+    test_kill_agent(agent);
+    agent = NULL;
+    return test_service_install() ? 0 : -1;
+}
+
+/* Runs whether the test passed or not: the service goes (with the agent's
+ * key, so nothing registered stays) and the console agent comes back. */
+static int teardown_service(void **state)
+{
+    BOOL removed = test_service_uninstall();
+
+    (void)state;
+    agent = test_start_agent();
+    return removed && agent ? 0 : -1;
+}
+
+/* An installer registers its SHA and EC while the demand-start service is
+ * stopped: each call starts it, as the bindings' Initialize does. */
+static void test_calls_start_the_service(void **state)
+{
+    static const struct started_call calls[] =
+    {
+        { "RegisterSystemHealthAgent", call_register_sha },
+        { "RegisterEnforcementClient", call_register_ec },
+        { "GetRegisteredSystemHealthAgents", call_list_shas },
+        { "GetRegisteredEnforcementClients", call_list_ecs },
+        { "GetNapClientInfo", call_client_info },
+        { "GetSystemIsolationInfo", call_isolation },
+        { "GetSystemIsolationInfoEx", call_isolation_ex },
+        { "UnregisterSystemHealthAgent", call_unregister_sha },
+        { "UnregisterEnforcementClient", call_unregister_ec },
+    };
+    INapClientManagement2 *management = create_management();
+    DWORD start;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAYSIZE(calls); i++)
+    {
+        assert_int_equal(test_service_state(), SERVICE_STOPPED);
+        start = GetTickCount();
+        calls[i].call(management);
+        print_message("%s with the service stopped: %lu ms\n", calls[i].name, GetTickCount() - start);
+        assert_true(test_service_wait_state(SERVICE_RUNNING, SERVICE_RUNNING_MS));
+        assert_true(test_service_stop());
+    }
+    INapClientManagement2_Release(management);
+}
+
+/* A service that may not start is not waited for: the agent is not running. */
+static void test_disabled_service_is_not_started(void **state)
+{
+    INapClientManagement2 *management = create_management();
+    NapComponentRegistrationInfo info;
+    DWORD start;
+
+    (void)state;
+    assert_true(test_service_set_start_type(SERVICE_DISABLED));
+    fill_registration(&info, SHA_ID, L"disabled");
+    start = GetTickCount();
+    assert_int_equal(INapClientManagement2_RegisterSystemHealthAgent(management, &info), RPC_E_DISCONNECTED);
+    assert_in_range(GetTickCount() - start, 0, NOT_INSTALLED_MS);
+    assert_int_equal(test_service_state(), SERVICE_STOPPED);
+    assert_true(test_service_set_start_type(SERVICE_DEMAND_START));
     INapClientManagement2_Release(management);
 }
 
@@ -643,6 +814,8 @@ int main(void)
         cmocka_unit_test(test_ec_still_bound),
         cmocka_unit_test(test_system_isolation),
         cmocka_unit_test(test_agent_down),
+        cmocka_unit_test_setup_teardown(test_calls_start_the_service, setup_service, teardown_service),
+        cmocka_unit_test_setup_teardown(test_disabled_service_is_not_started, setup_service, teardown_service),
     };
 
     test_install_crash_handler();

@@ -1,11 +1,11 @@
 /*
- * The bound on every call qagent.dll makes to the agent
+ * The bound on every call qagent.dll and napctl make to the agent
  *
  * Copyright 2026 The open NAP client authors
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "qagent_private.h"
+#include "call_timeout.h"
 
 /* docs/decisions.md: the bound on every call to the agent, unless the agent's
  * Parameters\ClientCallTimeoutMs says otherwise. */
