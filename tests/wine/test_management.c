@@ -53,10 +53,12 @@ static BOOL load_qutil(void)
            && qutil.FreeNapComponentRegistrationInfoArray;
 }
 
-/* FreeNapComponentRegistrationInfoArray takes the array itself (alloc.c says why). */
+/* FreeNapComponentRegistrationInfoArray takes the address of the array
+ * pointer GetRegistered* filled (alloc.c says why), and NULLs it. */
 static void free_registrations(UINT16 count, NapComponentRegistrationInfo *array)
 {
-    qutil.FreeNapComponentRegistrationInfoArray(count, (NapComponentRegistrationInfo **)array);
+    qutil.FreeNapComponentRegistrationInfoArray(count, &array);
+    assert_null(array);
 }
 
 /* ---- the task allocator, watched (malloc_spy.c) ---- */
