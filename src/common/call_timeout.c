@@ -6,17 +6,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "call_timeout.h"
+#include "agent_settings.h"
 
-/* docs/decisions.md: the bound on every call to the agent, unless the agent's
- * Parameters\ClientCallTimeoutMs says otherwise. */
-#define DEFAULT_CALL_TIMEOUT_MS 5000
-
+/* docs/decisions.md: the agent's Parameters\ClientCallTimeoutMs, 5000 ms when
+ * missing or not a REG_DWORD, and clamped to its range (src/common/
+ * agent_settings.c) whoever wrote it: 0xFFFFFFFF must not turn the bound on
+ * a hung agent off. */
 DWORD read_call_timeout(void)
 {
-    DWORD value = DEFAULT_CALL_TIMEOUT_MS, size = sizeof(value);
-
-    if (RegGetValueW(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Services\\napagent\\Parameters",
-                     L"ClientCallTimeoutMs", RRF_RT_REG_DWORD, NULL, &value, &size) || value < 10)
-        return DEFAULT_CALL_TIMEOUT_MS;
-    return value;
+    return agent_setting_read(AGENT_SETTING_CLIENT_TIMEOUT_MS);
 }

@@ -11,10 +11,12 @@
 #include <windows.h>
 #include "napagent_rpc.h"
 #include "soh.h"
+#include "agent_settings.h"
 
 /* NAP_E_* come from winerror.h (include/nap_hresults.h documents the values). */
 
-/* log.c: one line per event, timestamped, to the agent's log file. */
+/* log.c: one line per event, timestamped, to the agent's log file, which
+ * is rotated to <path>.1 when it would grow past Parameters\LogMaxBytes. */
 BOOL agent_log_open(const WCHAR *path);
 void agent_log(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void agent_log_close(void);
@@ -37,7 +39,8 @@ struct ec_registration
 };
 HRESULT store_open(void);
 void store_close(void);
-/* NAP_E_CONFLICTING_ID if id exists; E_OUTOFMEMORY past maxEnforcerCount. Sets the date. */
+/* NAP_E_CONFLICTING_ID if id exists; E_OUTOFMEMORY past maxEnforcerCount
+ * registrations as store_list_ecs shows them (keys it skips do not count). Sets the date. */
 HRESULT store_register_ec(const struct ec_registration *reg);
 /* NAP_E_NOT_REGISTERED if unknown. */
 HRESULT store_unregister_ec(UINT32 id);
@@ -52,6 +55,8 @@ HRESULT store_get_sha(UINT32 id, struct ec_registration *reg);
 HRESULT store_list_shas(struct ec_registration *regs, UINT32 max, UINT32 *count);
 /* The local enable flag, overridden by Group Policy's Qecs\<id>\Enabled; read each call. */
 BOOL store_ec_enabled(const struct ec_registration *reg);
+/* Parameters\<name>: default_value when missing or not a REG_DWORD; a setting
+ * of src/common/agent_settings.c is clamped to its range. */
 DWORD store_get_setting(const WCHAR *name, DWORD default_value);
 /* The SoH an SHA asked the agent to keep for later use (Shas\<id>\CachedSoH),
  * so that the next agent has it too.  S_FALSE and *size 0: none kept.
@@ -69,9 +74,9 @@ void agent_rpc_stop(void);
  * the EC's process fetches with sessions_wait_events.  Calls after the bind
  * name a session by its cookie: sessions_find takes a reference that
  * sessions_put gives back. */
-#define DEFAULT_RETRY_INTERVAL_MS 30000
+#define DEFAULT_RETRY_INTERVAL_MS AGENT_DEFAULT_RETRY_INTERVAL_MS
 /* The bound qagent.dll puts on each call (Parameters\ClientCallTimeoutMs). */
-#define DEFAULT_CLIENT_TIMEOUT_MS 5000
+#define DEFAULT_CLIENT_TIMEOUT_MS AGENT_DEFAULT_CLIENT_TIMEOUT_MS
 
 /* What an SSoH says of the machine's health: for each registered SHA, a key
  * naming the content of its entry (sha_sessions.c).  The same keys: the same
@@ -133,8 +138,8 @@ BOOL sessions_ec_bound(UINT32 ec_id, UINT32 *connections);
 /* sha_sessions.c: bound system health agents, their SoHs and their events.
  * Lock order: sessions.c's lock may be held when calling in here, never the
  * other way round. */
-#define DEFAULT_SHA_TIMEOUT_MS 5000
-#define DEFAULT_FIXUP_POLL_MS 1000
+#define DEFAULT_SHA_TIMEOUT_MS AGENT_DEFAULT_SHA_TIMEOUT_MS
+#define DEFAULT_FIXUP_POLL_MS AGENT_DEFAULT_FIXUP_POLL_MS
 struct sha_session;
 void sha_sessions_init(void);
 void sha_sessions_shutdown(void);

@@ -15,6 +15,7 @@
 #include "napagent_rpc.h"
 #include "agent_endpoint.h"
 #include "agent_service.h"
+#include "agent_settings.h"
 #include "call_timeout.h"
 #include "rpc_guard.h"
 #include "nap_errors.h"
@@ -512,7 +513,7 @@ static int cmd_notify(int argc, WCHAR **argv)
 
 /* set */
 
-struct agent_setting
+struct setting_request
 {
     UINT32 setting, value;
 };
@@ -520,21 +521,27 @@ struct agent_setting
 static HRESULT setting_thunk(void *arg)
 {
     struct agent_call *call = arg;
-    struct agent_setting *setting = call->context;
+    struct setting_request *setting = call->context;
     return NapAgentSetSetting(call->binding, setting->setting, setting->value);
 }
 
+/* The names and ranges are the agent's own (src/common/agent_settings.c):
+ * a value it would refuse is refused here with the range that applies. */
 static int cmd_set(int argc, WCHAR **argv)
 {
-    struct agent_setting setting = { 0, 0 };
+    const struct agent_setting *entry = argc == 2 ? agent_setting_by_napctl_name(argv[0]) : NULL;
+    struct setting_request setting;
+    char range[128];
     HRESULT hr;
 
-    if (argc == 2 && !wcscmp(argv[0], L"retry-interval")) setting.setting = NAPAGENT_SETTING_RETRY_INTERVAL_MS;
-    else if (argc == 2 && !wcscmp(argv[0], L"client-timeout")) setting.setting = NAPAGENT_SETTING_CLIENT_TIMEOUT_MS;
-    else if (argc == 2 && !wcscmp(argv[0], L"sha-timeout")) setting.setting = NAPAGENT_SETTING_SHA_TIMEOUT_MS;
-    else if (argc == 2 && !wcscmp(argv[0], L"fixup-poll")) setting.setting = NAPAGENT_SETTING_FIXUP_POLL_MS;
-    else return usage_error("set", "the settings are retry-interval, client-timeout, sha-timeout and fixup-poll <ms>");
+    if (!entry) return usage_error("set", "the settings are retry-interval, client-timeout, sha-timeout and fixup-poll <ms>");
     if (!parse_u32(argv[1], &setting.value)) return usage_error("set", "bad number of milliseconds");
+    if (!agent_setting_in_range(entry, setting.value))
+    {
+        snprintf(range, sizeof(range), "%ls is %lu to %lu ms", argv[0], entry->min, entry->max);
+        return usage_error("set", range);
+    }
+    setting.setting = entry->rpc_id;
     if (FAILED(hr = call_agent("set", setting_thunk, &setting))) return report_failure("set", hr);
     printf("%ls set to %u ms\n", argv[0], setting.value);
     return 0;

@@ -172,7 +172,7 @@ static HRESULT registration_from_agent(NapComponentRegistrationInfo *out, const 
 }
 
 /* One CoTaskMem array, each string its own block: what qutil's
- * FreeNapComponentRegistrationInfoArray(count, array) frees.  No
+ * FreeNapComponentRegistrationInfoArray(count, &array) frees.  No
  * registrations: a NULL array. */
 static HRESULT registrations_from_agent(const NAPAGENT_EC_INFO *list, UINT32 count, UINT16 *out_count,
                                         NapComponentRegistrationInfo **out)
