@@ -23,7 +23,12 @@ extern "C" {
 #endif
 
 /* Every block these functions hand out or take back is CoTaskMem; each Free*
- * accepts NULL and frees every embedded pointer before the struct. */
+ * accepts NULL and frees every embedded pointer before the struct.
+ * FreeSoHAttributeValue frees the union's block too (the one
+ * INapSoHProcessor::GetAttribute returned), so it takes no union that lives
+ * inside something else.  FreeNapComponentRegistrationInfoArray takes the
+ * address of the array pointer GetRegistered* filled, (count, &array), and
+ * sets it to NULL. */
 NAPAPI HRESULT WINAPI AllocConnections(Connections **connections, UINT16 connectionsCount);
 NAPAPI HRESULT WINAPI AllocCountedString(CountedString **countedString, const WCHAR *string);
 NAPAPI HRESULT WINAPI AllocFixupInfo(FixupInfo **fixupInfo, UINT16 countResultCodes);

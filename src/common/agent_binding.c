@@ -8,6 +8,7 @@
 #include "agent_endpoint.h"
 #include "napagent_rpc.h"
 #include "rpc_guard.h"
+#include "module_thread.h"
 
 /* Wine's rpcrt4 shares one association per endpoint among all the binding
  * handles of a process, and a connection joins the server's association
@@ -58,7 +59,9 @@ static DWORD WINAPI prime_thread(void *arg)
     return 0;
 }
 
-/* A ping on a handle of its own, bounded: a hung agent must not hang us. */
+/* A ping on a handle of its own, bounded: a hung agent must not hang us.
+ * The thread may outlive the wait (and the DLL's last object): a module
+ * thread, it keeps the DLL loaded until the ping has come back. */
 static BOOL prime(const WCHAR *string_binding)
 {
     struct prime_call *call = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*call));
@@ -73,7 +76,7 @@ static BOOL prime(const WCHAR *string_binding)
         HeapFree(GetProcessHeap(), 0, call);
         return FALSE;
     }
-    if (!(thread = CreateThread(NULL, 0, prime_thread, call, 0, NULL)))
+    if (!(thread = module_thread_start(prime_thread, call, NULL)))
     {
         call->refs = 1;
         prime_release(call);

@@ -11,6 +11,7 @@
 #include <windows.h>
 #include "napagent_rpc.h"
 #include "soh.h"
+#include "agent_settings.h"
 
 /* NAP_E_* come from winerror.h (include/nap_hresults.h documents the values).
  *
@@ -22,7 +23,8 @@
  * are leaves.  Lock order: ec_sessions' lock, then sha_sessions', then
  * isolation's, then the session table's. */
 
-/* log.c: one line per event, timestamped, to the agent's log file. */
+/* log.c: one line per event, timestamped, to the agent's log file, which
+ * is rotated to <path>.1 when it would grow past Parameters\LogMaxBytes. */
 BOOL agent_log_open(const WCHAR *path);
 void agent_log(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void agent_log_close(void);
@@ -45,7 +47,8 @@ struct component
 HRESULT store_open(void);
 void store_close(void);
 /* NAP_E_CONFLICTING_ID if id exists; E_OUTOFMEMORY past maxEnforcerCount
- * (maxSystemHealthEntityCount); sets the date. */
+ * (maxSystemHealthEntityCount) registrations as store_list shows them (keys
+ * it skips do not count).  Sets the date. */
 HRESULT store_register(UINT32 kind, const struct component *component);
 /* NAP_E_NOT_REGISTERED if unknown. */
 HRESULT store_unregister(UINT32 kind, UINT32 id);
@@ -54,6 +57,8 @@ HRESULT store_list(UINT32 kind, struct component *components, UINT32 max, UINT32
 HRESULT store_set_ec_enabled(UINT32 id, BOOL enabled);
 /* The local enable flag, overridden by Group Policy's Qecs\<id>\Enabled; read each call. */
 BOOL store_ec_enabled(const struct component *component);
+/* Parameters\<name>: default_value when missing or not a REG_DWORD; a setting
+ * of src/common/agent_settings.c is clamped to its range. */
 DWORD store_get_setting(const WCHAR *name, DWORD default_value);
 HRESULT store_set_setting(const WCHAR *name, DWORD value);
 /* The SoH an SHA asked the agent to keep for later use (Shas\<id>\CachedSoH),
@@ -71,7 +76,7 @@ void agent_rpc_stop(void);
  * process fetches with sessions_wait_events.  Calls after the open name a
  * session by its cookie: session_find takes a reference that session_put
  * gives back. */
-#define DEFAULT_CLIENT_TIMEOUT_MS 5000
+#define DEFAULT_CLIENT_TIMEOUT_MS AGENT_DEFAULT_CLIENT_TIMEOUT_MS
 struct session;
 /* What each kind adds: made when a session opens, told when it closes. */
 struct session_kind
@@ -133,7 +138,7 @@ BOOL health_content_equal(const struct health_content *a, const struct health_co
 
 /* ec_sessions.c: what the agent keeps of each EC session: its connections,
  * their requests and decisions, its pending SoH-change retry. */
-#define DEFAULT_RETRY_INTERVAL_MS 30000
+#define DEFAULT_RETRY_INTERVAL_MS AGENT_DEFAULT_RETRY_INTERVAL_MS
 extern const struct session_kind ec_kind;
 void ec_init(void);
 HRESULT ec_get_soh_request(struct session *session, const NAPAGENT_CONNECTION_FACTS *facts,
@@ -160,8 +165,8 @@ ULONGLONG ec_tick(ULONGLONG now);
 
 /* sha_sessions.c: what the agent keeps of each registered SHA, bound or
  * not: its SoH, what stands in for it, the answers it owes. */
-#define DEFAULT_SHA_TIMEOUT_MS 5000
-#define DEFAULT_FIXUP_POLL_MS 1000
+#define DEFAULT_SHA_TIMEOUT_MS AGENT_DEFAULT_SHA_TIMEOUT_MS
+#define DEFAULT_FIXUP_POLL_MS AGENT_DEFAULT_FIXUP_POLL_MS
 extern const struct session_kind sha_kind;
 void sha_init(void);
 /* call_seq: the binding's number for the call; an older one than the

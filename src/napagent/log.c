@@ -7,15 +7,23 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "agent_private.h"
 
+/* Parameters\LogMaxBytes may not go below two of these (agent_settings.c). */
 #define LOG_LINE_MAX 2048
 
 static INIT_ONCE log_init_once = INIT_ONCE_STATIC_INIT;
 static CRITICAL_SECTION log_lock;
 static HANDLE log_file = INVALID_HANDLE_VALUE;
+/* In file mode (log_path set): the file's size as far as the agent knows,
+ * its cap, and where a full file goes (the path and ".1"). */
+static WCHAR *log_path, *old_log_path;
+static ULONGLONG log_size;
+static DWORD log_cap;
 
 static BOOL CALLBACK init_log_lock(INIT_ONCE *once, void *param, void **context)
 {
@@ -37,23 +45,60 @@ static void unlock_log(void)
     LeaveCriticalSection(&log_lock);
 }
 
-BOOL agent_log_open(const WCHAR *path)
+/* FILE_APPEND_DATA without FILE_WRITE_DATA makes every write go to the end
+ * of the file.  Other processes (the tests) may read it, and may also
+ * truncate or rotate it, while the agent runs. */
+static HANDLE open_log_file(const WCHAR *path, DWORD disposition, ULONGLONG *size)
 {
+    LARGE_INTEGER length;
     HANDLE file;
 
-    /* FILE_APPEND_DATA without FILE_WRITE_DATA makes every write go to the
-     * end of the file.  Other processes (the tests) may read it, and may
-     * also truncate or rotate it, while the agent runs. */
-    file = CreateFileW(path, FILE_APPEND_DATA | SYNCHRONIZE,
+    file = CreateFileW(path, FILE_APPEND_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
                        FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                       NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+                       NULL, disposition, FILE_ATTRIBUTE_NORMAL, NULL);
     if (file == INVALID_HANDLE_VALUE)
-        return FALSE;
+        return file;
+    *size = GetFileSizeEx(file, &length) ? (ULONGLONG)length.QuadPart : 0;
+    return file;
+}
 
-    lock_log();
+static void forget_log_file(void)
+{
     if (log_file != INVALID_HANDLE_VALUE)
         CloseHandle(log_file);
+    log_file = INVALID_HANDLE_VALUE;
+    free(log_path);
+    free(old_log_path);
+    log_path = old_log_path = NULL;
+}
+
+/* The cap is read here, once: the agent's store may not be open yet. */
+BOOL agent_log_open(const WCHAR *path)
+{
+    size_t len = wcslen(path);
+    WCHAR *copy, *old_copy;
+    ULONGLONG size;
+    HANDLE file;
+
+    copy = malloc((len + 1) * sizeof(WCHAR));
+    old_copy = malloc((len + 3) * sizeof(WCHAR));
+    file = copy && old_copy ? open_log_file(path, OPEN_ALWAYS, &size) : INVALID_HANDLE_VALUE;
+    if (file == INVALID_HANDLE_VALUE)
+    {
+        free(copy);
+        free(old_copy);
+        return FALSE;
+    }
+    wcscpy(copy, path);
+    swprintf(old_copy, len + 3, L"%ls.1", path);
+
+    lock_log();
+    forget_log_file();
     log_file = file;
+    log_path = copy;
+    old_log_path = old_copy;
+    log_size = size;
+    log_cap = agent_setting_read(AGENT_SETTING_LOG_MAX_BYTES);
     unlock_log();
     return TRUE;
 }
@@ -61,11 +106,7 @@ BOOL agent_log_open(const WCHAR *path)
 void agent_log_close(void)
 {
     lock_log();
-    if (log_file != INVALID_HANDLE_VALUE)
-    {
-        CloseHandle(log_file);
-        log_file = INVALID_HANDLE_VALUE;
-    }
+    forget_log_file();
     unlock_log();
 }
 
@@ -91,15 +132,35 @@ static size_t end_line(char *line, size_t len)
     return len;
 }
 
-static void write_line(const char *line, size_t len)
+/* A line that would take the file past its cap first moves it to
+ * <path>.1 (replacing the one before) and starts an empty file, so the log
+ * never holds more than twice the cap.  Should the rename fail (a reader
+ * on Windows that did not share delete), the file starts again empty all
+ * the same; should no file open, the line is dropped: the bound holds. */
+static void write_to_file(const char *line, size_t len)
 {
     DWORD written;
 
+    if (log_file != INVALID_HANDLE_VALUE && log_size && log_size + len > log_cap)
+    {
+        CloseHandle(log_file);
+        log_file = INVALID_HANDLE_VALUE;
+        MoveFileExW(log_path, old_log_path, MOVEFILE_REPLACE_EXISTING);
+    }
+    if (log_file == INVALID_HANDLE_VALUE
+        && (log_file = open_log_file(log_path, CREATE_ALWAYS, &log_size)) == INVALID_HANDLE_VALUE)
+        return;
     /* WriteFile has no user-space buffer: each line reaches the file (and
      * any reader of it) as soon as it is written, even if the agent is
      * killed right after. */
-    if (log_file != INVALID_HANDLE_VALUE)
-        WriteFile(log_file, line, (DWORD)len, &written, NULL);
+    if (WriteFile(log_file, line, (DWORD)len, &written, NULL))
+        log_size += written;
+}
+
+static void write_line(const char *line, size_t len)
+{
+    if (log_path)
+        write_to_file(line, len);
     else
     {
         /* stderr is in text mode and turns "\n" into CRLF by itself. */

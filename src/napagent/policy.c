@@ -8,7 +8,6 @@
 #include "agent_private.h"
 
 #define POLICIES_KEY L"Software\\Policies"
-#define CLIENT_CONFIG_KEY L"Software\\Policies\\Microsoft\\NetworkAccessProtection\\ClientConfig"
 
 /* Every registry read is a wineserver round trip (7-40 us under load), too
  * much for each SoH request: cache the values and let a change notification
@@ -17,7 +16,7 @@ static CRITICAL_SECTION policy_cs;
 static HKEY policies_key;
 static HANDLE changed_event;
 static BOOL stale = TRUE;
-static DWORD backward_compatible = 2;
+static DWORD backward_compatible;
 
 static void arm_notification(void)
 {
@@ -37,14 +36,11 @@ void policy_init(void)
         policies_key = NULL;
 }
 
+/* ClientConfig\BackwardCompatible, kept to its range as every setting is
+ * (src/common/agent_settings.c): anything but 1 or 2 means the default. */
 static void read_policy(void)
 {
-    DWORD value, size = sizeof(value);
-
-    backward_compatible = 2;
-    if (!RegGetValueW(HKEY_LOCAL_MACHINE, CLIENT_CONFIG_KEY, L"BackwardCompatible", RRF_RT_REG_DWORD, NULL,
-                      &value, &size) && (value == 1 || value == 2))
-        backward_compatible = value;
+    backward_compatible = agent_setting_read(AGENT_SETTING_BACKWARD_COMPATIBLE);
 }
 
 BOOL policy_mode_header(void)

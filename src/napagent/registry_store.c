@@ -17,18 +17,17 @@
 #define AGENT_KEY      L"System\\CurrentControlSet\\Services\\napagent"
 #define ENFORCERS_KEY  AGENT_KEY L"\\Enforcers"
 #define SHAS_KEY       AGENT_KEY L"\\Shas"
-#define PARAMETERS_KEY AGENT_KEY L"\\Parameters"
-#define POLICY_QECS_KEY L"Software\\Policies\\Microsoft\\NetworkAccessProtection\\ClientConfig\\Qecs"
+#define PARAMETERS_KEY AGENT_PARAMETERS_KEY
+#define POLICY_QECS_KEY NAP_CLIENT_POLICY_KEY L"\\Qecs"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
 /* maxEnforcerCount / maxSystemHealthEntityCount: how many ECs and SHAs the
- * NAP client accepts.  collect_ids relies on both being STORE_MAX_IDS. */
+ * NAP client accepts. */
 #define STORE_MAX_ECS 20
 #define STORE_MAX_SHAS 20
-#define STORE_MAX_IDS 20
 
 /* "4294967295" and its terminator. */
 #define ID_NAME_LEN 11
@@ -82,14 +81,15 @@ static void id_to_key_name(UINT32 id, WCHAR name[ID_NAME_LEN])
     name[ID_NAME_LEN - 1] = 0;
 }
 
-/* Only plain decimal names are registrations: anything else someone put
- * under the key is ignored. */
+/* Only plain decimal names, as id_to_key_name writes them, are
+ * registrations: anything else someone put under the key is ignored (a
+ * leading zero would name a second key for the same id). */
 static BOOL key_name_to_id(const WCHAR *name, UINT32 *id)
 {
     unsigned long long value = 0;
     const WCHAR *p;
 
-    if (!name[0] || wcslen(name) > ID_NAME_LEN - 1)
+    if (!name[0] || name[0] == '0' || wcslen(name) > ID_NAME_LEN - 1)
         return FALSE;
     for (p = name; *p; p++)
     {
@@ -292,10 +292,52 @@ static BOOL registration_valid(const struct ec_registration *reg)
            && string_fits(reg->version) && string_fits(reg->vendor_name);
 }
 
+static HRESULT get_locked(const struct store_kind *kind, UINT32 id, struct ec_registration *reg);
+
+/* The registrations a list shows, one at a time: sub-keys named by an id
+ * whose values read back.  *index is where the enumeration goes on from
+ * (0 to start); S_FALSE after the last one.  Anything else someone put
+ * under the key is skipped, and logged when it looks like an id. */
+static HRESULT next_registration(const struct store_kind *kind, DWORD *index, struct ec_registration *reg)
+{
+    WCHAR name[256];
+    DWORD len;
+    UINT32 id;
+    LSTATUS err;
+    HRESULT hr;
+
+    for (;; (*index)++)
+    {
+        len = ARRAY_SIZE(name);
+        err = RegEnumKeyExW(*kind->root, *index, name, &len, NULL, NULL, NULL, NULL);
+        if (err == ERROR_NO_MORE_ITEMS)
+            return S_FALSE;
+        if (err == ERROR_MORE_DATA || (!err && !key_name_to_id(name, &id)))
+            continue;  /* not an id */
+        if (err)
+            return hresult_from_reg(err);
+        /* One unreadable entry must not hide all the others. */
+        if (SUCCEEDED(hr = get_locked(kind, id, reg)))
+        {
+            (*index)++;
+            return S_OK;
+        }
+        agent_log("store: skipping %s %u: 0x%08lx", kind->name, id, hr);
+    }
+}
+
+/* What the limit counts: exactly the entries list_locked returns, so keys
+ * the list skips never use up a place. */
 static HRESULT count_registrations(const struct store_kind *kind, DWORD *count)
 {
-    return hresult_from_reg(RegQueryInfoKeyW(*kind->root, NULL, NULL, NULL, count, NULL, NULL,
-                                             NULL, NULL, NULL, NULL, NULL));
+    struct ec_registration scratch;
+    DWORD index = 0;
+    HRESULT hr = S_OK;
+
+    *count = 0;
+    while (*count < kind->max && (hr = next_registration(kind, &index, &scratch)) == S_OK)
+        (*count)++;
+    return FAILED(hr) ? hr : S_OK;
 }
 
 static HRESULT register_locked(const struct store_kind *kind, const struct ec_registration *reg)
@@ -472,59 +514,28 @@ HRESULT store_set_ec_enabled(UINT32 id, BOOL enabled)
     return hr;
 }
 
-static int compare_ids(const void *a, const void *b)
+static int compare_registrations(const void *a, const void *b)
 {
-    UINT32 x = *(const UINT32 *)a, y = *(const UINT32 *)b;
+    UINT32 x = ((const struct ec_registration *)a)->id, y = ((const struct ec_registration *)b)->id;
 
     return x < y ? -1 : x > y;
 }
 
-/* The registered ids, sorted; ids has room for STORE_MAX_IDS.  Keys added
- * by hand past that limit are not listed. */
-static HRESULT collect_ids(const struct store_kind *kind, UINT32 *ids, UINT32 *count)
-{
-    WCHAR name[256];
-    DWORD index, len;
-    UINT32 id;
-    LSTATUS err;
-
-    *count = 0;
-    for (index = 0; *count < kind->max && *count < STORE_MAX_IDS; index++)
-    {
-        len = ARRAY_SIZE(name);
-        err = RegEnumKeyExW(*kind->root, index, name, &len, NULL, NULL, NULL, NULL);
-        if (err == ERROR_NO_MORE_ITEMS)
-            break;
-        if (err == ERROR_MORE_DATA)
-            continue;  /* a name far too long to be an id */
-        if (err)
-            return hresult_from_reg(err);
-        if (key_name_to_id(name, &id))
-            ids[(*count)++] = id;
-    }
-    qsort(ids, *count, sizeof(*ids), compare_ids);
-    return S_OK;
-}
-
+/* At most kind->max registrations, sorted by id; keys added by hand past
+ * that are not listed (nor counted: count_registrations). */
 static HRESULT list_locked(const struct store_kind *kind, struct ec_registration *regs, UINT32 max,
                            UINT32 *count)
 {
-    UINT32 ids[STORE_MAX_IDS], total, i;
-    HRESULT hr;
+    DWORD index = 0;
+    HRESULT hr = S_OK;
 
     if (!*kind->root)
         return NAP_E_NOT_INITIALIZED;
-    if (FAILED(hr = collect_ids(kind, ids, &total)))
+    while (*count < max && *count < kind->max && (hr = next_registration(kind, &index, &regs[*count])) == S_OK)
+        (*count)++;
+    if (FAILED(hr))
         return hr;
-    for (i = 0; i < total && *count < max; i++)
-    {
-        /* One unreadable entry must not hide all the others. */
-        hr = get_locked(kind, ids[i], &regs[*count]);
-        if (SUCCEEDED(hr))
-            (*count)++;
-        else
-            agent_log("store: skipping %s %u: 0x%08lx", kind->name, ids[i], hr);
-    }
+    qsort(regs, *count, sizeof(*regs), compare_registrations);
     return S_OK;
 }
 
@@ -579,8 +590,11 @@ BOOL store_ec_enabled(const struct ec_registration *reg)
     return reg->enabled;
 }
 
+/* Whoever wrote the value (napctl goes through NapAgentSetSetting, which
+ * refuses it; reg.exe does not), the agent uses it only within its range. */
 DWORD store_get_setting(const WCHAR *name, DWORD default_value)
 {
+    const struct agent_setting *setting = agent_setting_by_name(PARAMETERS_KEY, name);
     DWORD value, size = sizeof(value);
     LSTATUS err = ERROR_INVALID_HANDLE;
 
@@ -590,7 +604,9 @@ DWORD store_get_setting(const WCHAR *name, DWORD default_value)
     if (parameters_key)
         err = RegGetValueW(parameters_key, NULL, name, RRF_RT_REG_DWORD, NULL, &value, &size);
     unlock_store();
-    return err ? default_value : value;
+    if (err)
+        return default_value;
+    return setting ? agent_setting_clamp(setting, value) : value;
 }
 
 HRESULT store_set_setting(const WCHAR *name, DWORD value)

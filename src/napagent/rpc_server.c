@@ -183,26 +183,14 @@ HRESULT __cdecl NapAgentGetState(handle_t binding, NAPAGENT_STATE *state)
     return S_OK;
 }
 
+/* The ranges are those every reader clamps to (src/common/agent_settings.c). */
 HRESULT __cdecl NapAgentSetSetting(handle_t binding, UINT32 setting, UINT32 value)
 {
+    const struct agent_setting *entry = agent_setting_by_rpc_id(setting);
+
     (void)binding;
-    switch (setting)
-    {
-    case NAPAGENT_SETTING_RETRY_INTERVAL_MS:
-        if (!value || value > 24 * 3600 * 1000) return E_INVALIDARG;
-        return store_set_setting(L"SoHChangeRetryIntervalMs", value);
-    case NAPAGENT_SETTING_CLIENT_TIMEOUT_MS:
-        if (value < 10 || value > 600000) return E_INVALIDARG;
-        return store_set_setting(L"ClientCallTimeoutMs", value);
-    case NAPAGENT_SETTING_SHA_TIMEOUT_MS:
-        if (value < 10 || value > 600000) return E_INVALIDARG;
-        return store_set_setting(L"ShaTimeoutMs", value);
-    case NAPAGENT_SETTING_FIXUP_POLL_MS:
-        if (value < 10 || value > 3600000) return E_INVALIDARG;
-        return store_set_setting(L"FixupPollMs", value);
-    default:
-        return E_INVALIDARG;
-    }
+    if (!entry || !agent_setting_in_range(entry, value)) return E_INVALIDARG;
+    return store_set_setting(entry->name, value);
 }
 
 HRESULT __cdecl NapAgentNotifySoHChange(handle_t binding)

@@ -7,18 +7,24 @@
  */
 #include <windows.h>
 #include <rpc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 #include "napagent_rpc.h"
 #include "agent_endpoint.h"
+#include "agent_service.h"
+#include "agent_settings.h"
+#include "call_timeout.h"
 #include "rpc_guard.h"
 #include "nap_errors.h"
 #include "soh_print.h"
 #include "soh.h"
 
+#define EXIT_FAILED 1    /* the NapAgent answered with a failure */
 #define EXIT_USAGE 2
+#define EXIT_NO_AGENT 3  /* the NapAgent could not be reached */
 #define DEFAULT_QUERY_TIMEOUT_MS 5000
 
 static void usage(void)
@@ -36,13 +42,16 @@ static void usage(void)
             "  state\n"
             "  notify\n"
             "  set retry-interval <ms>        (NotifySoHChangeFailure retry, default 30000)\n"
-            "  set client-timeout <ms>        (bound on each call from qagent.dll, default 5000)\n"
+            "  set client-timeout <ms>        (bound on each call from qagent.dll and napctl, default 5000)\n"
             "  set sha-timeout <ms>           (how long the agent waits for an SHA, default 5000)\n"
             "  set fixup-poll <ms>            (GetFixupInfo polling during a fix-up, default 1000)\n"
             "  connections <id> [--timeout ms]\n"
             "  ping\n"
             "  decode <hex | @file>\n"
-            "ids are decimal or 0x-prefixed hex\n");
+            "ids are decimal or 0x-prefixed hex.  Every command but decode talks to the NapAgent,\n"
+            "starting the installed napagent service when it is stopped.\n"
+            "exit status: 0 done, 1 the NapAgent refused or failed, 2 usage, 3 the NapAgent\n"
+            "could not be reached (service not installed or not starting, gone, or no answer in time)\n");
 }
 
 static int usage_error(const char *command, const char *what)
@@ -55,7 +64,41 @@ static int usage_error(const char *command, const char *what)
 static int report_failure(const char *command, HRESULT hr)
 {
     fprintf(stderr, "napctl: %s: 0x%08lx %s\n", command, (unsigned long)hr, nap_error_name(hr));
-    return 1;
+    return EXIT_FAILED;
+}
+
+/* The NapAgent cannot be reached: say why and end the process here.  It
+ * never returns: a call that timed out still runs on its own thread, in
+ * memory its caller owns. */
+static void __attribute__((noreturn, format(printf, 2, 3))) exit_unreachable(const char *command,
+                                                                              const char *format, ...)
+{
+    va_list args;
+
+    fflush(stdout);
+    fprintf(stderr, "napctl: %s: ", command);
+    va_start(args, format);
+    vfprintf(stderr, format, args);
+    va_end(args);
+    fputc('\n', stderr);
+    fflush(stderr);
+    ExitProcess(EXIT_NO_AGENT);
+}
+
+/* No agent runs and none could be started (agent_service.h lists the codes). */
+static void __attribute__((noreturn)) exit_not_started(const char *command, HRESULT hr)
+{
+    if (hr == HRESULT_FROM_WIN32(ERROR_SERVICE_DOES_NOT_EXIST))
+        exit_unreachable(command, "the NapAgent is not running and the napagent service is not installed "
+                                  "(napagent.exe --install, or run napagent.exe --console)");
+    if (hr == HRESULT_FROM_WIN32(ERROR_SERVICE_NOT_ACTIVE))
+        exit_unreachable(command, "the NapAgent is not running: the napagent service stopped before it listened "
+                                  "(its log: %%windir%%\\temp\\napagent.log)");
+    if (hr == RPC_E_TIMEOUT)
+        exit_unreachable(command, "the NapAgent is not running: the napagent service was started but did not "
+                                  "listen within %u s", AGENT_START_TIMEOUT_MS / 1000);
+    exit_unreachable(command, "the NapAgent is not running and the napagent service could not be started: "
+                              "0x%08lx (Win32 error %lu)", (unsigned long)hr, (unsigned long)HRESULT_CODE(hr));
 }
 
 /* Decimal, or hex with a 0x prefix; the whole string must be a number. */
@@ -85,23 +128,65 @@ static void format_guid(const GUID *guid, char *buf, size_t size)
              guid->Data4[2], guid->Data4[3], guid->Data4[4], guid->Data4[5], guid->Data4[6], guid->Data4[7]);
 }
 
-/* Every management call goes through here: a fresh binding, one guarded call. */
+/* Every call to the agent goes through here: find the agent (starting its
+ * installed service if none runs, agent_service.c), then a fresh binding and
+ * one guarded call on a thread of its own, bounded. */
 struct agent_call
 {
     RPC_BINDING_HANDLE binding;
     void *context;
+    rpc_guarded_fn thunk;
+    RPC_STATUS bind_status;
+    HRESULT hr;
+    DWORD exception_code;
 };
 
-static HRESULT call_agent(rpc_guarded_fn thunk, void *context)
+static DWORD WINAPI agent_call_thread(void *arg)
 {
-    struct agent_call call = { NULL, context };
-    RPC_STATUS status;
+    struct agent_call *call = arg;
+
+    /* Binding to an endpoint this process has not used yet makes a call of
+     * its own (agent_binding.c): it belongs inside the bound too. */
+    if ((call->bind_status = agent_endpoint_bind(&call->binding)) != RPC_S_OK) return 0;
+    call->hr = rpc_guarded_call(call->thunk, call, &call->exception_code);
+    RpcBindingFree(&call->binding);
+    return 0;
+}
+
+/* The client call timeout, plus extra_ms for a call the agent itself may
+ * make last that long (connections: it waits for the EC). */
+static DWORD call_bound(DWORD extra_ms)
+{
+    ULONGLONG bound = (ULONGLONG)read_call_timeout() + extra_ms;
+
+    return bound < INFINITE ? (DWORD)bound : INFINITE - 1;
+}
+
+/* The agent's HRESULT; when the agent cannot be reached the process ends
+ * here with EXIT_NO_AGENT and a message that says why. */
+static HRESULT call_agent_for(const char *command, rpc_guarded_fn thunk, void *context, DWORD extra_ms)
+{
+    struct agent_call call = { NULL, context, thunk, RPC_S_OK, E_UNEXPECTED, 0 };
+    DWORD bound = call_bound(extra_ms);
+    HANDLE thread;
     HRESULT hr;
 
-    if ((status = agent_endpoint_bind(&call.binding)) != RPC_S_OK) return HRESULT_FROM_WIN32(status);
-    hr = rpc_guarded_call(thunk, &call, NULL);
-    RpcBindingFree(&call.binding);
-    return hr;
+    if (FAILED(hr = agent_service_ensure_running())) exit_not_started(command, hr);
+    if (!(thread = CreateThread(NULL, 0, agent_call_thread, &call, 0, NULL))) return HRESULT_FROM_WIN32(GetLastError());
+    if (WaitForSingleObject(thread, bound) != WAIT_OBJECT_0)
+        exit_unreachable(command, "the NapAgent did not answer within %lu ms", (unsigned long)bound);
+    CloseHandle(thread);
+    if (call.bind_status != RPC_S_OK)
+        exit_unreachable(command, "the NapAgent is not running (it went away): %s",
+                         nap_error_name(HRESULT_FROM_WIN32(call.bind_status)));
+    if (call.exception_code && rpc_code_means_disconnected(call.exception_code))
+        exit_unreachable(command, "lost contact with the NapAgent: %s", nap_error_name(call.hr));
+    return call.hr;
+}
+
+static HRESULT call_agent(const char *command, rpc_guarded_fn thunk, void *context)
+{
+    return call_agent_for(command, thunk, context, 0);
 }
 
 /* register */
@@ -153,7 +238,7 @@ static int cmd_register(int argc, WCHAR **argv)
     int status;
 
     if ((status = parse_registration("register", FALSE, argc, argv, &info))) return status;
-    if (FAILED(hr = call_agent(register_thunk, &info))) return report_failure("register", hr);
+    if (FAILED(hr = call_agent("register", register_thunk, &info))) return report_failure("register", hr);
     printf("registered enforcement client %u (0x%08x)\n", info.id, info.id);
     return 0;
 }
@@ -165,7 +250,7 @@ static int cmd_register_sha(int argc, WCHAR **argv)
     int status;
 
     if ((status = parse_registration("register-sha", TRUE, argc, argv, &info))) return status;
-    if (FAILED(hr = call_agent(register_sha_thunk, &info))) return report_failure("register-sha", hr);
+    if (FAILED(hr = call_agent("register-sha", register_sha_thunk, &info))) return report_failure("register-sha", hr);
     printf("registered system health agent %u (0x%08x)\n", info.id, info.id);
     return 0;
 }
@@ -205,7 +290,7 @@ static int cmd_unregister(int argc, WCHAR **argv)
     HRESULT hr;
 
     if (argc != 1 || !parse_u32(argv[0], &ec.id)) return usage_error("unregister", "missing or bad id");
-    if (FAILED(hr = call_agent(unregister_thunk, &ec))) return report_failure("unregister", hr);
+    if (FAILED(hr = call_agent("unregister", unregister_thunk, &ec))) return report_failure("unregister", hr);
     printf("unregistered enforcement client %u (0x%08x)\n", ec.id, ec.id);
     return 0;
 }
@@ -216,7 +301,8 @@ static int cmd_unregister_sha(int argc, WCHAR **argv)
     HRESULT hr;
 
     if (argc != 1 || !parse_u32(argv[0], &sha.id)) return usage_error("unregister-sha", "missing or bad id");
-    if (FAILED(hr = call_agent(unregister_sha_thunk, &sha))) return report_failure("unregister-sha", hr);
+    if (FAILED(hr = call_agent("unregister-sha", unregister_sha_thunk, &sha)))
+        return report_failure("unregister-sha", hr);
     printf("unregistered system health agent %u (0x%08x)\n", sha.id, sha.id);
     return 0;
 }
@@ -227,7 +313,7 @@ static int cmd_enable(const char *command, BOOL enabled, int argc, WCHAR **argv)
     HRESULT hr;
 
     if (argc != 1 || !parse_u32(argv[0], &ec.id)) return usage_error(command, "missing or bad id");
-    if (FAILED(hr = call_agent(enable_thunk, &ec))) return report_failure(command, hr);
+    if (FAILED(hr = call_agent(command, enable_thunk, &ec))) return report_failure(command, hr);
     printf("%s enforcement client %u (0x%08x)\n", enabled ? "enabled" : "disabled", ec.id, ec.id);
     return 0;
 }
@@ -277,7 +363,7 @@ static int cmd_list(int argc, WCHAR **argv)
 
     (void)argv;
     if (argc) return usage_error("list", "takes no arguments");
-    if (FAILED(hr = call_agent(list_thunk, &list)))
+    if (FAILED(hr = call_agent("list", list_thunk, &list)))
     {
         free_ec_list(&list);
         return report_failure("list", hr);
@@ -291,7 +377,7 @@ static int cmd_list(int argc, WCHAR **argv)
     }
     free_ec_list(&list);
 
-    if (FAILED(hr = call_agent(list_shas_thunk, &shas)))
+    if (FAILED(hr = call_agent("list", list_shas_thunk, &shas)))
     {
         free_ec_list(&shas);
         return report_failure("list", hr);
@@ -365,7 +451,7 @@ static int cmd_isolation(int argc, WCHAR **argv)
     (void)argv;
     if (argc) return usage_error("isolation", "takes no arguments");
     memset(&isolation, 0, sizeof(isolation));
-    if (FAILED(hr = call_agent(isolation_thunk, &isolation)))
+    if (FAILED(hr = call_agent("isolation", isolation_thunk, &isolation)))
     {
         MIDL_user_free(isolation.failure_url);
         return report_failure("isolation", hr);
@@ -396,7 +482,7 @@ static int cmd_state(int argc, WCHAR **argv)
     (void)argv;
     if (argc) return usage_error("state", "takes no arguments");
     memset(&state, 0, sizeof(state));
-    if (FAILED(hr = call_agent(state_thunk, &state))) return report_failure("state", hr);
+    if (FAILED(hr = call_agent("state", state_thunk, &state))) return report_failure("state", hr);
     printf("bound_ec_count: %u\n", state.bound_ec_count);
     printf("connection_count: %u\n", state.connection_count);
     printf("retry_interval_ms: %u\n", state.retry_interval_ms);
@@ -420,14 +506,14 @@ static int cmd_notify(int argc, WCHAR **argv)
 
     (void)argv;
     if (argc) return usage_error("notify", "takes no arguments");
-    if (FAILED(hr = call_agent(notify_thunk, NULL))) return report_failure("notify", hr);
+    if (FAILED(hr = call_agent("notify", notify_thunk, NULL))) return report_failure("notify", hr);
     printf("sent NotifySoHChange to the bound enforcement clients\n");
     return 0;
 }
 
 /* set */
 
-struct agent_setting
+struct setting_request
 {
     UINT32 setting, value;
 };
@@ -435,22 +521,28 @@ struct agent_setting
 static HRESULT setting_thunk(void *arg)
 {
     struct agent_call *call = arg;
-    struct agent_setting *setting = call->context;
+    struct setting_request *setting = call->context;
     return NapAgentSetSetting(call->binding, setting->setting, setting->value);
 }
 
+/* The names and ranges are the agent's own (src/common/agent_settings.c):
+ * a value it would refuse is refused here with the range that applies. */
 static int cmd_set(int argc, WCHAR **argv)
 {
-    struct agent_setting setting = { 0, 0 };
+    const struct agent_setting *entry = argc == 2 ? agent_setting_by_napctl_name(argv[0]) : NULL;
+    struct setting_request setting;
+    char range[128];
     HRESULT hr;
 
-    if (argc == 2 && !wcscmp(argv[0], L"retry-interval")) setting.setting = NAPAGENT_SETTING_RETRY_INTERVAL_MS;
-    else if (argc == 2 && !wcscmp(argv[0], L"client-timeout")) setting.setting = NAPAGENT_SETTING_CLIENT_TIMEOUT_MS;
-    else if (argc == 2 && !wcscmp(argv[0], L"sha-timeout")) setting.setting = NAPAGENT_SETTING_SHA_TIMEOUT_MS;
-    else if (argc == 2 && !wcscmp(argv[0], L"fixup-poll")) setting.setting = NAPAGENT_SETTING_FIXUP_POLL_MS;
-    else return usage_error("set", "the settings are retry-interval, client-timeout, sha-timeout and fixup-poll <ms>");
+    if (!entry) return usage_error("set", "the settings are retry-interval, client-timeout, sha-timeout and fixup-poll <ms>");
     if (!parse_u32(argv[1], &setting.value)) return usage_error("set", "bad number of milliseconds");
-    if (FAILED(hr = call_agent(setting_thunk, &setting))) return report_failure("set", hr);
+    if (!agent_setting_in_range(entry, setting.value))
+    {
+        snprintf(range, sizeof(range), "%ls is %lu to %lu ms", argv[0], entry->min, entry->max);
+        return usage_error("set", range);
+    }
+    setting.setting = entry->rpc_id;
+    if (FAILED(hr = call_agent("set", setting_thunk, &setting))) return report_failure("set", hr);
     printf("%ls set to %u ms\n", argv[0], setting.value);
     return 0;
 }
@@ -497,7 +589,7 @@ static int cmd_connections(int argc, WCHAR **argv)
     }
     else if (argc != 1) return usage_error("connections", "unknown arguments");
 
-    hr = call_agent(connections_thunk, &query);
+    hr = call_agent_for("connections", connections_thunk, &query, query.timeout_ms);
     if (FAILED(hr))
     {
         MIDL_user_free(query.connections);
@@ -520,19 +612,23 @@ struct ping
 {
     BYTE payload[16];
     NAPAGENT_BLOB echo;
+    DWORD elapsed_ms;   /* the call alone, not the start of a stopped service */
 };
 
 static HRESULT ping_thunk(void *arg)
 {
     struct agent_call *call = arg;
     struct ping *ping = call->context;
-    return NapAgentPing(call->binding, sizeof(ping->payload), ping->payload, &ping->echo);
+    DWORD start = GetTickCount();
+    HRESULT hr = NapAgentPing(call->binding, sizeof(ping->payload), ping->payload, &ping->echo);
+
+    ping->elapsed_ms = GetTickCount() - start;
+    return hr;
 }
 
 static int cmd_ping(int argc, WCHAR **argv)
 {
     struct ping ping;
-    DWORD start;
     HRESULT hr;
     BOOL same;
     int i;
@@ -541,8 +637,7 @@ static int cmd_ping(int argc, WCHAR **argv)
     if (argc) return usage_error("ping", "takes no arguments");
     memset(&ping, 0, sizeof(ping));
     for (i = 0; i < (int)sizeof(ping.payload); i++) ping.payload[i] = (BYTE)(0xa0 + i);
-    start = GetTickCount();
-    hr = call_agent(ping_thunk, &ping);
+    hr = call_agent("ping", ping_thunk, &ping);
     same = ping.echo.size == sizeof(ping.payload) && ping.echo.data
            && !memcmp(ping.echo.data, ping.payload, sizeof(ping.payload));
     MIDL_user_free(ping.echo.data);
@@ -550,9 +645,9 @@ static int cmd_ping(int argc, WCHAR **argv)
     if (!same)
     {
         fprintf(stderr, "napctl: ping: the NapAgent answered but did not echo the payload\n");
-        return 1;
+        return EXIT_FAILED;
     }
-    printf("the NapAgent answered in %lu ms\n", (unsigned long)(GetTickCount() - start));
+    printf("the NapAgent answered in %lu ms\n", (unsigned long)ping.elapsed_ms);
     return 0;
 }
 

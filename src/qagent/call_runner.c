@@ -7,12 +7,15 @@
  */
 #include "qagent_private.h"
 #include "call_runner.h"
+#include "module_thread.h"
 
 /* Workers stuck in a hung agent count against this cap, so a hung agent
  * cannot make a host create threads without end.  Past it, calls queue for
  * the next free worker. */
 #define MAX_WORKERS 64
-/* An idle worker ends after this long without work. */
+/* An idle worker ends after this long without work.  Workers are module
+ * threads: until the last one has ended, qagent.dll stays loaded even after
+ * COM has freed it (module_thread.h). */
 #define WORKER_IDLE_MS 30000
 
 /* SRW locks and condition variables: under Wine they are futexes, with no
@@ -123,7 +126,7 @@ static BOOL ensure_worker(void)
     HANDLE thread;
 
     if (idle_count > queue_length || worker_count >= MAX_WORKERS) return worker_count > 0;
-    if (!(thread = CreateThread(NULL, 0, worker_main, NULL, 0, NULL))) return worker_count > 0;
+    if (!(thread = module_thread_start(worker_main, NULL, NULL))) return worker_count > 0;
     CloseHandle(thread);
     worker_count++;
     return TRUE;

@@ -8,6 +8,7 @@
 #include "qagent_private.h"
 #include "agent_link.h"
 #include "event_pump.h"
+#include "module_thread.h"
 
 /* The process's event pump (event_pump.c) fetches the session's events; the
  * thread waits for them this long before it looks at its link again. */
@@ -237,7 +238,7 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
     INapEnforcementClientCallback_AddRef(callback);
 
     ec_session_addref(session); /* the event thread's */
-    session->thread = CreateThread(NULL, 0, event_thread, session, 0, &session->thread_id);
+    session->thread = module_thread_start(event_thread, session, &session->thread_id);
     if (!session->thread)
     {
         hr = HRESULT_FROM_WIN32(GetLastError());

@@ -9,6 +9,7 @@
 #include "napagent_rpc.h"
 #include "agent_endpoint.h"
 #include "rpc_guard.h"
+#include "module_thread.h"
 
 /* Why one poll per process and not one per session: under Wine every reply is
  * a separate pipe write and wake-up in the agent, so telling 20 ECs of one
@@ -250,30 +251,21 @@ static void pump(void)
     if (binding) RpcBindingFree(&binding);
 }
 
-/* The thread holds a reference to qagent.dll, so that the DLL is not
- * unloaded under a poll still in the agent. */
-static DWORD WINAPI pump_thread(void *module)
+/* A module thread: it keeps qagent.dll loaded under a poll still in the agent. */
+static DWORD WINAPI pump_thread(void *unused)
 {
+    (void)unused;
     pump();
-    FreeLibraryAndExitThread(module, 0);
     return 0;
 }
 
 /* Caller holds pump_lock. */
 static HRESULT start_pump(void)
 {
-    HMODULE module;
     HANDLE thread;
 
     if (pump_running) return S_OK;
-    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)pump_thread, &module))
-        return HRESULT_FROM_WIN32(GetLastError());
-    if (!(thread = CreateThread(NULL, 0, pump_thread, module, 0, NULL)))
-    {
-        HRESULT hr = HRESULT_FROM_WIN32(GetLastError());
-        FreeLibrary(module);
-        return hr;
-    }
+    if (!(thread = module_thread_start(pump_thread, NULL, NULL))) return HRESULT_FROM_WIN32(GetLastError());
     CloseHandle(thread);
     pump_running = TRUE;
     return S_OK;

@@ -9,11 +9,15 @@
 #include "NapManagement.h"
 #include "napagent_rpc.h"
 #include "agent_endpoint.h"
+#include "agent_service.h"
 #include "call_runner.h"
 #include "nap_hresults.h"
 
 /* The object keeps no state: each call binds afresh to whichever agent runs
- * now, so that a restarted agent is found without any rebinding logic. */
+ * now, so that a restarted agent is found without any rebinding logic, and
+ * starts the installed service first when no agent runs, as the bindings'
+ * Initialize does: installers register SHAs and ECs while the demand-start
+ * service is stopped. */
 struct management
 {
     INapClientManagement2 INapClientManagement2_iface;
@@ -74,14 +78,17 @@ static struct mgmt_job *new_job(rpc_guarded_fn call)
     return call_job_create(sizeof(struct mgmt_job), call, destroy_job);
 }
 
-/* One bounded call to the running agent: its HRESULT, RPC_E_DISCONNECTED when
- * no agent runs or it went away, RPC_E_TIMEOUT when it did not answer within
- * the call timeout.  The caller still releases the job. */
+/* One bounded call to the agent, started first if its service is installed
+ * and stopped (agent_service.c, bounded): its HRESULT, RPC_E_DISCONNECTED
+ * when no agent runs nor could be started, or it went away, RPC_E_TIMEOUT
+ * when it did not answer within the call timeout.  The caller still
+ * releases the job. */
 static HRESULT run_job(struct mgmt_job *job)
 {
     HRESULT hr;
 
-    /* No agent process alive: say so without touching a pipe. */
+    if (FAILED(agent_service_ensure_running())) return RPC_E_DISCONNECTED;
+    /* The agent went away meanwhile: say so without touching a pipe. */
     if (agent_endpoint_bind(&job->binding) != RPC_S_OK) return RPC_E_DISCONNECTED;
     if (FAILED(hr = call_runner_run(&job->job, read_call_timeout()))) return hr;
     if (job->job.exception_code && rpc_code_means_disconnected(job->job.exception_code)) return RPC_E_DISCONNECTED;
@@ -165,7 +172,7 @@ static HRESULT registration_from_agent(NapComponentRegistrationInfo *out, const 
 }
 
 /* One CoTaskMem array, each string its own block: what qutil's
- * FreeNapComponentRegistrationInfoArray(count, array) frees.  No
+ * FreeNapComponentRegistrationInfoArray(count, &array) frees.  No
  * registrations: a NULL array. */
 static HRESULT registrations_from_agent(const NAPAGENT_EC_INFO *list, UINT32 count, UINT16 *out_count,
                                         NapComponentRegistrationInfo **out)

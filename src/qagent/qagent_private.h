@@ -73,9 +73,8 @@ BOOL ec_session_dropped(struct ec_session *session);
 /* binding.c */
 HRESULT binding_create(REFIID riid, void **out);
 
-/* call_timeout.c: the bound on each call to the agent, in ms (the agent's
- * Parameters\ClientCallTimeoutMs, 5000 by default), read afresh each time. */
-DWORD read_call_timeout(void);
+/* src/common/call_timeout.c: the bound on each call to the agent. */
+#include "call_timeout.h"
 
 /* management.c: the NapClientManagement object (CLSID in NapManagement.h). */
 #include "NapManagement.h"

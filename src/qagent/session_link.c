@@ -14,8 +14,6 @@
  * freed locally only when the link ends: another thread may still be passing
  * one to a call that is failing. */
 #define MAX_RETIRED 32
-/* How long Initialize waits for an agent it had to start. */
-#define SERVICE_START_MS 15000
 /* A session call that finds its session gone (the agent restarted, or
  * replaced it) rebinds and tries again; an agent not running ends the
  * attempts at once.  Two are enough: the second call names a session the
@@ -252,17 +250,15 @@ HRESULT session_link_call(struct session_job *job)
 static HRESULT first_bind(struct session_link *link)
 {
     RPC_BINDING_HANDLE binding;
-    ULONGLONG deadline;
     UINT64 cookie;
     void *handle;
     HRESULT hr = ensure_bound(link, &binding, &cookie, &handle);
 
-    /* As on Windows, Initialize starts the agent's service when it is stopped. */
-    if (hr != RPC_E_DISCONNECTED || !agent_service_start()) return hr;
-    deadline = GetTickCount64() + SERVICE_START_MS;
-    while ((hr = ensure_bound(link, &binding, &cookie, &handle)) == RPC_E_DISCONNECTED && GetTickCount64() < deadline)
-        Sleep(10);
-    return hr;
+    /* As on Windows, Initialize starts the agent's service when it is
+     * stopped, and waits for it (bounded).  Not installed, or it did not
+     * come up: RPC_E_DISCONNECTED, as for any agent not running. */
+    if (hr != RPC_E_DISCONNECTED || FAILED(agent_service_ensure_running())) return hr;
+    return ensure_bound(link, &binding, &cookie, &handle);
 }
 
 HRESULT session_link_bind(const struct session_kind *kind, UINT32 id, DWORD timeout_ms, struct session_link **out)

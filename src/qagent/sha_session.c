@@ -9,6 +9,7 @@
 #include "napagent_rpc.h"
 #include "nap_hresults.h"
 #include "session_link.h"
+#include "module_thread.h"
 
 /* The same timing as the EC session (ec_session.c, docs/decisions.md). */
 #define EVENT_POLL_MS 5000
@@ -270,7 +271,7 @@ HRESULT sha_session_start(SystemHealthEntityId id, INapSystemHealthAgentCallback
     INapSystemHealthAgentCallback_AddRef(callback);
 
     sha_session_addref(session); /* the event thread's */
-    if (!(session->thread = CreateThread(NULL, 0, event_thread, session, 0, &session->thread_id)))
+    if (!(session->thread = module_thread_start(event_thread, session, &session->thread_id)))
     {
         hr = HRESULT_FROM_WIN32(GetLastError());
         sha_session_release(session);

@@ -134,18 +134,20 @@ VOID WINAPI FreeIsolationInfoEx(IsolationInfoEx *isolationInfo)
     CoTaskMemFree(isolationInfo);
 }
 
-/* Reference open question 7: the page calls info "a pointer to an array of
- * NapComponentRegistrationInfo structures" although it is typed **.  We read
- * it as that array itself, the block GetRegisteredSystemHealthAgents /
- * GetRegisteredEnforcementClients return through their ** out-parameter;
- * a caller passes that pointer (cast to the declared type), not its address,
- * and nothing of the caller's is written to. */
+/* Reference open question 7: the page describes info with the same words as
+ * GetRegisteredSystemHealthAgents / GetRegisteredEnforcementClients use for
+ * their NapComponentRegistrationInfo ** out-parameter, and (count, &array) is
+ * the call that compiles cleanly against the header: info is the address of
+ * the caller's array pointer.  Every string of the count entries, then the
+ * array, are freed and *info becomes NULL, so a second call frees nothing.
+ * A NULL info or a NULL *info (GetRegistered* returns no array when nothing
+ * is registered) does nothing. */
 VOID WINAPI FreeNapComponentRegistrationInfoArray(UINT16 count, NapComponentRegistrationInfo **info)
 {
-    NapComponentRegistrationInfo *array = (NapComponentRegistrationInfo *)info;
+    NapComponentRegistrationInfo *array;
     UINT16 i;
 
-    if (!array) return;
+    if (!info || !(array = *info)) return;
     for (i = 0; i < count; i++)
     {
         CoTaskMemFree(array[i].friendlyName.string);
@@ -154,6 +156,7 @@ VOID WINAPI FreeNapComponentRegistrationInfoArray(UINT16 count, NapComponentRegi
         CoTaskMemFree(array[i].vendorName.string);
     }
     CoTaskMemFree(array);
+    *info = NULL;
 }
 
 VOID WINAPI FreeNetworkSoH(NetworkSoH *networkSoh)
@@ -183,11 +186,13 @@ VOID WINAPI FreeSoH(SoH *soh)
     CoTaskMemFree(soh);
 }
 
-/* Frees what the member selected by type points to, not the union itself:
- * a value may live inside a caller's struct or on its stack.  One that
- * INapSoHProcessor::GetAttribute returned is a block of its own, which the
- * caller frees with CoTaskMemFree afterwards.  Unknown types are octet
- * strings, as everywhere else. */
+/* "Frees an SoHAttributeValue data structure", and every NAP function that
+ * frees memory frees the embedded pointers too: the block the union lives in
+ * (the one INapSoHProcessor::GetAttribute returned) goes with the block its
+ * member selected by type points to.  Microsoft's SDK SHA and SHV call
+ * FreeSoHAttributeValue alone after GetAttribute.  So value must be a
+ * CoTaskMem block of its own, never a union inside a struct or on the stack.
+ * Unknown types are octet strings, as everywhere else. */
 VOID WINAPI FreeSoHAttributeValue(SoHAttributeType type, SoHAttributeValue *value)
 {
     if (!value) return;
@@ -203,6 +208,7 @@ VOID WINAPI FreeSoHAttributeValue(SoHAttributeType type, SoHAttributeValue *valu
     case SOH_VALUE_UINT8:
         break; /* no pointer inside */
     }
+    CoTaskMemFree(value);
 }
 
 VOID WINAPI FreeSystemHealthAgentState(SystemHealthAgentState *state)

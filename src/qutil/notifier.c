@@ -9,6 +9,7 @@
 #include "napagent_rpc.h"
 #include "agent_endpoint.h"
 #include "rpc_guard.h"
+#include "module_thread.h"
 
 /* The service's key: the agent publishes itself in its Runtime sub-key. */
 #define AGENT_KEY    L"System\\CurrentControlSet\\Services\\napagent"
@@ -296,32 +297,22 @@ static void run_quar_watch(struct subscription *sub)
 static DWORD WINAPI watcher_thread(void *arg)
 {
     struct subscription *sub = arg;
-    HMODULE module = NULL;
 
-    /* Taken by the thread's creator for us: dropped as the thread exits. */
-    GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-                       (const WCHAR *)watcher_thread, &module);
     if (sub->type == napNotifyTypeServiceState) run_service_watch(sub);
     else run_quar_watch(sub);
     subscription_release(sub);
-    FreeLibraryAndExitThread(module, 0);
     return 0;
 }
 
 static HRESULT start_watcher(struct subscription *sub)
 {
-    HMODULE module;
     HANDLE thread;
 
-    /* A reference on qutil.dll for the thread, so that a FreeLibrary while
-     * it still runs cannot unmap its code. */
-    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, (const WCHAR *)watcher_thread, &module))
-        return E_FAIL;
     InterlockedIncrement(&sub->refs);
-    if (!(thread = CreateThread(NULL, 0, watcher_thread, sub, 0, NULL)))
+    /* A module thread: a FreeLibrary while it still runs cannot unmap qutil.dll. */
+    if (!(thread = module_thread_start(watcher_thread, sub, NULL)))
     {
         InterlockedDecrement(&sub->refs);
-        FreeLibrary(module);
         return E_FAIL;
     }
     CloseHandle(thread);

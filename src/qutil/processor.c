@@ -127,8 +127,7 @@ static HRESULT WINAPI processor_FindNextAttribute(INapSoHProcessor *iface, UINT1
 }
 
 /* *value is one CoTaskMem block whose member (selected by *type) may point
- * to another: the caller frees with FreeSoHAttributeValue(*type, *value)
- * and then CoTaskMemFree(*value).  Types without a union member of their
+ * to another: FreeSoHAttributeValue(*type, *value) frees both.  Types without a union member of their
  * own, known or not, come back as octet strings. */
 static HRESULT WINAPI processor_GetAttribute(INapSoHProcessor *iface, UINT16 attributeLocation,
                                              SoHAttributeType *type, SoHAttributeValue **value)

@@ -28,7 +28,7 @@ HRESULT soh_processor_create(REFIID riid, void **out);
  * CoTaskMem block of *size bytes (NULL when *size is 0). */
 HRESULT soh_value_to_wire(UINT16 type, const SoHAttributeValue *value, BYTE **bytes, UINT16 *size);
 /* NAP_E_INVALID_PACKET if the bytes are not a valid value of the type; the
- * result is CoTaskMem, freed with FreeSoHAttributeValue + CoTaskMemFree. */
+ * result is CoTaskMem, all of it freed by FreeSoHAttributeValue. */
 HRESULT soh_value_from_wire(UINT16 type, const BYTE *bytes, UINT16 size, SoHAttributeValue **value);
 
 /* S_OK, NAP_E_INVALID_PACKET or E_OUTOFMEMORY: the struct's attributes,

@@ -151,8 +151,7 @@ static HRESULT read_verdict(const SoH *sohr, HRESULT *verdict)
     {
         if (value->codesVal.count) *verdict = value->codesVal.results[0];
         else hr = E_UNEXPECTED;
-        FreeSoHAttributeValue(type, value);
-        CoTaskMemFree(value);
+        FreeSoHAttributeValue(type, value); /* the union's block too, as the SDK's SHA relies on */
     }
     INapSoHProcessor_Release(processor);
     return hr;

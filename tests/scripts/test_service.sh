@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# napagent.exe as a real Wine service: install, start, answer, stop, uninstall.
+# napagent.exe as a real Wine service: install, start, answer, stop, start on
+# demand (napctl), the README's sequence as a new user meets it, uninstall.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,12 +28,37 @@ check "sc start brings it to RUNNING" state_is RUNNING
 check "the agent answers over ncalrpc" napctl ping
 sc stop napagent >/dev/null
 check "sc stop brings it to STOPPED" state_is STOPPED
-check "a stopped agent is reported as not running" bash -c \
-    "timeout 30 wine '$bin/napctl.exe' ping </dev/null 2>&1 | grep -q 'not running'"
+check "napctl ping starts the stopped service" napctl ping
+check "the service is RUNNING again" state_is RUNNING
+sc stop napagent >/dev/null
+check "sc stop brings it to STOPPED again" state_is STOPPED
+
+# The README's sequence as a new user runs it: no persistent wineserver, so
+# Wine ends the service soon after the prefix's last ordinary process (here
+# sc) exits, and `napctl register` meets a stopped agent.  Measured: the
+# agent's process ends ~1.6 s after sc exits, the wineserver ~2.1 s after.
+# Every process that may start a wineserver has its stdio detached: CTest
+# would wait for it.
+wineserver -k; wineserver -w
+timeout 30 wine sc start napagent </dev/null >/dev/null 2>&1
+sc_exited=$(date +%s%N)
+check "Wine ends the service once sc has exited (wineserver gone within 30 s)" timeout 30 wineserver -w
+echo "   Wine ended the prefix $(( ($(date +%s%N) - sc_exited) / 1000000 )) ms after sc exited"
+check "napctl register after Wine ended the service" \
+    napctl register 79617 --name "DHCP Quarantine Enforcement Client"
+check "napctl enable" napctl enable 79617
+check "napctl list shows it" bash -c \
+    "timeout 30 wine '$bin/napctl.exe' list </dev/null 2>/dev/null | grep -q '79617 .*DHCP Quarantine Enforcement Client'"
+timeout 30 wineserver -w
+nap_wine_warm
 check "the service logged its start and stop" bash -c \
     "grep -q 'napagent: running' '$WINEPREFIX/drive_c/windows/temp/napagent.log'"
 check "uninstall the service" timeout 30 wine "$bin/napagent.exe" --uninstall
 check "the service is gone" bash -c \
     "! timeout 30 wine reg query 'HKLM\\System\\CurrentControlSet\\Services\\napagent' /v ImagePath </dev/null"
+check "with no service installed napctl says so" bash -c \
+    "timeout 30 wine '$bin/napctl.exe' ping </dev/null 2>&1 | grep -q 'not running and the napagent service is not installed'"
+check "... and exits with status 3" bash -c \
+    "timeout 30 wine '$bin/napctl.exe' ping </dev/null >/dev/null 2>&1; [ \$? -eq 3 ]"
 echo "service: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

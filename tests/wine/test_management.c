@@ -17,6 +17,7 @@
 #include "napagent_rpc.h"
 #include "nap_hresults.h"
 #include "callback_sink.h"
+#include "service_control.h"
 #include "soh.h"
 
 #define EC_ID       0x00013A00u   /* registered through the management object */
@@ -24,6 +25,11 @@
 #define SHA_ID      0x00013B00u
 #define LIMIT_FIRST 0x00013C00u   /* 21 ids for the limit tests */
 #define FAILURE_URL "http://fix.example/remediate"
+/* How long a management call may take when no agent runs and no service is
+ * installed: it must fail at once, not wait for a start. */
+#define NOT_INSTALLED_MS 2000
+/* A service start measured here takes well under a second; the client waits up to 15 s. */
+#define SERVICE_RUNNING_MS 5000
 
 static HANDLE agent;
 
@@ -53,10 +59,12 @@ static BOOL load_qutil(void)
            && qutil.FreeNapComponentRegistrationInfoArray;
 }
 
-/* FreeNapComponentRegistrationInfoArray takes the array itself (alloc.c says why). */
+/* FreeNapComponentRegistrationInfoArray takes the address of the array
+ * pointer GetRegistered* filled (alloc.c says why), and NULLs it. */
 static void free_registrations(UINT16 count, NapComponentRegistrationInfo *array)
 {
-    qutil.FreeNapComponentRegistrationInfoArray(count, (NapComponentRegistrationInfo **)array);
+    qutil.FreeNapComponentRegistrationInfoArray(count, &array);
+    assert_null(array);
 }
 
 /* ---- the task allocator, watched (malloc_spy.c) ---- */
@@ -563,6 +571,238 @@ static void test_system_isolation(void **state)
     INapClientManagement2_Release(management);
 }
 
+/* ---- what someone wrote straight into the registry ---- */
+
+#define AGENT_KEY      L"System\\CurrentControlSet\\Services\\napagent"
+#define PARAMETERS_KEY AGENT_KEY L"\\Parameters"
+#define INVALID_ID     0x00013D00u  /* two ids whose keys do not read back */
+/* Ranges from src/common/agent_settings.c, as docs/registry-layout.md gives them. */
+#define CLIENT_TIMEOUT_MAX_MS  10000
+#define RETRY_INTERVAL_MIN_MS  10
+#define RETRY_INTERVAL_MAX_MS  86400000
+#define LOG_MIN_BYTES          4096
+#define LOG_LINE_MAX           2048
+
+static void set_parameter(const WCHAR *name, DWORD type, const void *data, DWORD size)
+{
+    assert_int_equal(RegSetKeyValueW(HKEY_LOCAL_MACHINE, PARAMETERS_KEY, name, type, data, size), ERROR_SUCCESS);
+}
+
+static void set_dword_parameter(const WCHAR *name, DWORD value)
+{
+    set_parameter(name, REG_DWORD, &value, sizeof(value));
+}
+
+static void delete_parameter(const WCHAR *name)
+{
+    RegDeleteKeyValueW(HKEY_LOCAL_MACHINE, PARAMETERS_KEY, name);
+}
+
+/* Sub-keys of a store that are no registration: names that are no id (one
+ * with a leading zero among them), and two ids whose values do not read back. */
+static const WCHAR *const invalid_names[] = { L"junk", L"0", L"99999999999", L"012345" };
+
+static void create_invalid_keys(const WCHAR *store)
+{
+    static const DWORD not_a_string = 1;
+    WCHAR name[16];
+    HKEY root, key;
+    unsigned int i;
+
+    assert_int_equal(RegCreateKeyExW(HKEY_LOCAL_MACHINE, store, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &root, NULL), 0);
+    for (i = 0; i < ARRAYSIZE(invalid_names); i++)
+    {
+        assert_int_equal(RegCreateKeyExW(root, invalid_names[i], 0, NULL, 0, KEY_ALL_ACCESS, NULL, &key, NULL), 0);
+        RegCloseKey(key);
+    }
+    swprintf(name, ARRAYSIZE(name), L"%u", INVALID_ID);
+    assert_int_equal(RegSetKeyValueW(root, name, L"FriendlyName", REG_DWORD, &not_a_string, sizeof(DWORD)), 0);
+    swprintf(name, ARRAYSIZE(name), L"%u", INVALID_ID + 1);
+    assert_int_equal(RegSetKeyValueW(root, name, L"InfoClsid", REG_SZ, L"not a GUID", sizeof(L"not a GUID")), 0);
+    RegCloseKey(root);
+}
+
+static void delete_invalid_keys(const WCHAR *store)
+{
+    WCHAR name[16];
+    HKEY root;
+    unsigned int i;
+
+    if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, store, 0, KEY_ALL_ACCESS, &root)) return;
+    for (i = 0; i < ARRAYSIZE(invalid_names); i++) RegDeleteTreeW(root, invalid_names[i]);
+    swprintf(name, ARRAYSIZE(name), L"%u", INVALID_ID);
+    RegDeleteTreeW(root, name);
+    swprintf(name, ARRAYSIZE(name), L"%u", INVALID_ID + 1);
+    RegDeleteTreeW(root, name);
+    RegCloseKey(root);
+}
+
+/* Keys the list skips do not use up the 20 places: 20 registrations still
+ * succeed beside 6 invalid keys, the list shows 20 and a 21st is refused. */
+static void test_limit_counts_what_the_list_shows(void **state)
+{
+    INapClientManagement2 *management = create_management();
+    struct kind ecs = ec_kind(management), shas = sha_kind(management);
+
+    (void)state;
+    assert_int_equal(test_unregister_all_ecs(), S_OK);
+    unregister_all_shas(management);
+    create_invalid_keys(AGENT_KEY L"\\Enforcers");
+    create_invalid_keys(AGENT_KEY L"\\Shas");
+    check_limit(&ecs);
+    check_limit(&shas);
+    delete_invalid_keys(AGENT_KEY L"\\Enforcers");
+    delete_invalid_keys(AGENT_KEY L"\\Shas");
+    INapClientManagement2_Release(management);
+}
+
+static DWORD retry_interval_in_use(void)
+{
+    NAPAGENT_STATE state;
+
+    memset(&state, 0, sizeof(state));
+    assert_int_equal(test_get_state(&state), S_OK);
+    return state.retry_interval_ms;
+}
+
+/* The writer refuses what the readers would clamp, at the same bounds; a
+ * value written past the writer is clamped, one of another type ignored. */
+static void test_agent_settings_clamped(void **state)
+{
+    (void)state;
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, CLIENT_TIMEOUT_MAX_MS + 1), E_INVALIDARG);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 9), E_INVALIDARG);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, CLIENT_TIMEOUT_MAX_MS), S_OK);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000), S_OK);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_RETRY_INTERVAL_MS, RETRY_INTERVAL_MAX_MS + 1), E_INVALIDARG);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_RETRY_INTERVAL_MS, RETRY_INTERVAL_MIN_MS - 1), E_INVALIDARG);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_SHA_TIMEOUT_MS, 600001), E_INVALIDARG);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_FIXUP_POLL_MS, 3600001), E_INVALIDARG);
+    assert_int_equal(test_set_setting(99, 1000), E_INVALIDARG);
+
+    set_dword_parameter(L"SoHChangeRetryIntervalMs", 0xffffffff);
+    assert_int_equal(retry_interval_in_use(), RETRY_INTERVAL_MAX_MS);
+    set_dword_parameter(L"SoHChangeRetryIntervalMs", 0);
+    assert_int_equal(retry_interval_in_use(), RETRY_INTERVAL_MIN_MS);
+    set_parameter(L"SoHChangeRetryIntervalMs", REG_SZ, L"200", sizeof(L"200"));
+    assert_int_equal(retry_interval_in_use(), 30000);
+    assert_int_equal(test_set_retry_interval(30000), S_OK);
+    assert_int_equal(retry_interval_in_use(), 30000);
+}
+
+static DWORD WINAPI resume_agent_later(void *done)
+{
+    /* A bound that does not hold fails the test rather than hanging it. */
+    WaitForSingleObject(done, CLIENT_TIMEOUT_MAX_MS * 3);
+    test_resume_process(agent);
+    return 0;
+}
+
+/* How the issue found it: ClientCallTimeoutMs = 0xFFFFFFFF written straight
+ * into the registry turned the bound off.  Clamped to its maximum, a call to
+ * a hung agent still ends with RPC_E_TIMEOUT after that maximum. */
+static void test_call_timeout_clamped(void **state)
+{
+    HANDLE done = CreateEventW(NULL, TRUE, FALSE, NULL), guard;
+    struct bound_ec ec;
+    DWORD start, ms;
+    BOOL retrigger;
+    HRESULT hr;
+
+    (void)state;
+    set_dword_parameter(L"ClientCallTimeoutMs", 0xffffffff);
+    bind_ec(&ec, BOUND_EC_ID); /* Initialize reads the bound */
+    exchange(&ec, 0, isolationStateNotRestricted);
+
+    assert_true(test_suspend_process(agent));
+    assert_non_null(guard = CreateThread(NULL, 0, resume_agent_later, done, 0, NULL));
+    start = GetTickCount();
+    hr = INapEnforcementClientBinding_GetSoHRequest(ec.binding, ec.connections[0], &retrigger);
+    ms = GetTickCount() - start;
+    SetEvent(done);
+    WaitForSingleObject(guard, INFINITE);
+    CloseHandle(guard);
+    CloseHandle(done);
+    delete_parameter(L"ClientCallTimeoutMs");
+    print_message("GetSoHRequest on a hung agent: 0x%08lx after %lu ms (clamped bound %u ms)\n", hr, ms,
+                  CLIENT_TIMEOUT_MAX_MS);
+    assert_int_equal(hr, RPC_E_TIMEOUT);
+    assert_true(ms + 20 >= CLIENT_TIMEOUT_MAX_MS && ms < CLIENT_TIMEOUT_MAX_MS + 3000);
+
+    exchange(&ec, 0, isolationStateNotRestricted); /* the agent answers again */
+    unbind_ec(&ec);
+    assert_int_equal(test_unregister_ec(BOUND_EC_ID), S_OK);
+}
+
+/* (ULONGLONG)-1 when there is no such file. */
+static ULONGLONG file_size(const WCHAR *path)
+{
+    WIN32_FILE_ATTRIBUTE_DATA data;
+
+    if (!GetFileAttributesExW(path, GetFileExInfoStandard, &data)) return (ULONGLONG)-1;
+    return (ULONGLONG)data.nFileSizeHigh << 32 | data.nFileSizeLow;
+}
+
+/* TRUE when the file's text contains what. */
+static BOOL file_contains(const WCHAR *path, const char *what)
+{
+    static char text[LOG_MIN_BYTES * 4 + 1];
+    HANDLE file;
+    DWORD read = 0;
+
+    file = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                       OPEN_EXISTING, 0, NULL);
+    if (file == INVALID_HANDLE_VALUE) return FALSE;
+    ReadFile(file, text, sizeof(text) - 1, &read, NULL);
+    CloseHandle(file);
+    text[read] = 0;
+    return strstr(text, what) != NULL;
+}
+
+/* The agent's log stays bounded: past LogMaxBytes it moves to <log>.1 and
+ * starts again.  The cap written here is below its minimum, which applies. */
+static void test_log_is_bounded(void **state)
+{
+    INapClientManagement2 *management;
+    NapComponentRegistrationInfo info;
+    WCHAR log[MAX_PATH], old_log[MAX_PATH];
+    ULONGLONG size, old_size;
+    char last_line[64];
+    BOOL has_last_line;
+    unsigned int i;
+
+    (void)state;
+    test_bin_path(L"napagent-test.log", log, MAX_PATH);
+    swprintf(old_log, ARRAYSIZE(old_log), L"%ls.1", log);
+    set_dword_parameter(L"LogMaxBytes", 1);
+    test_kill_agent(agent);
+    assert_non_null(agent = test_start_agent()); /* the cap is read at start */
+
+    /* Two log lines of about 80 bytes a round: some 30 KB in all. */
+    management = create_management();
+    fill_registration(&info, EC_ID, L"log");
+    for (i = 0; i < 200; i++)
+    {
+        assert_int_equal(INapClientManagement2_RegisterEnforcementClient(management, &info), S_OK);
+        assert_int_equal(INapClientManagement2_UnregisterEnforcementClient(management, EC_ID), S_OK);
+    }
+    INapClientManagement2_Release(management);
+    size = file_size(log);
+    old_size = file_size(old_log);
+    snprintf(last_line, sizeof(last_line), "store: unregister EC %u: 0x00000000", EC_ID);
+    has_last_line = file_contains(log, last_line);
+
+    delete_parameter(L"LogMaxBytes");
+    test_kill_agent(agent);
+    assert_non_null(agent = test_start_agent());
+    print_message("log %llu bytes, log.1 %llu bytes (cap %u)\n", size, old_size, LOG_MIN_BYTES);
+    assert_true(size > 0 && size <= LOG_MIN_BYTES);
+    assert_true(old_size != (ULONGLONG)-1 && old_size <= LOG_MIN_BYTES);
+    /* Rotated near the cap, not at every line: the minimum applied, not 1. */
+    assert_true(old_size > LOG_MIN_BYTES - LOG_LINE_MAX);
+    assert_true(has_last_line);
+}
+
 /* ---- the agent down ---- */
 
 static void test_agent_down(void **state)
@@ -574,11 +814,15 @@ static void test_agent_down(void **state)
     IsolationInfo *isolation = (void *)1;
     BOOL flag;
     UINT16 count = 1;
+    DWORD start;
 
     (void)state;
     fill_registration(&info, EC_ID, L"down");
     test_kill_agent(agent);
     agent = NULL;
+    /* No agent and no service installed: every call says so at once. */
+    assert_true(test_service_uninstall());
+    start = GetTickCount();
 
     assert_int_equal(INapClientManagement2_GetNapClientInfo(management, &flag, &name, &description, &version),
                      RPC_E_DISCONNECTED);
@@ -603,11 +847,172 @@ static void test_agent_down(void **state)
                      RPC_E_DISCONNECTED);
     assert_int_equal(count, 0);
     assert_null(array);
+    assert_in_range(GetTickCount() - start, 0, NOT_INSTALLED_MS);
 
     /* The same object works again once an agent is back. */
     assert_non_null(agent = test_start_agent());
     assert_int_equal(INapClientManagement2_GetRegisteredEnforcementClients(management, &count, &array), S_OK);
     free_registrations(count, array);
+    INapClientManagement2_Release(management);
+}
+
+/* ---- the service installed and stopped: every call starts it ---- */
+
+/* One management call that needs the agent, checked and its results freed. */
+struct started_call
+{
+    const char *name;
+    void (*call)(INapClientManagement2 *management);
+};
+
+static void call_register_sha(INapClientManagement2 *management)
+{
+    NapComponentRegistrationInfo info;
+
+    fill_registration(&info, SHA_ID, L"installer's SHA");
+    assert_int_equal(INapClientManagement2_RegisterSystemHealthAgent(management, &info), S_OK);
+}
+
+static void call_register_ec(INapClientManagement2 *management)
+{
+    NapComponentRegistrationInfo info;
+
+    fill_registration(&info, EC_ID, L"installer's EC");
+    assert_int_equal(INapClientManagement2_RegisterEnforcementClient(management, &info), S_OK);
+}
+
+/* The registrations made while the service was stopped in between are there. */
+static void call_list_shas(INapClientManagement2 *management)
+{
+    NapComponentRegistrationInfo *array = NULL;
+    UINT16 count = 0;
+
+    assert_int_equal(INapClientManagement2_GetRegisteredSystemHealthAgents(management, &count, &array), S_OK);
+    assert_non_null(find_registration(array, count, SHA_ID));
+    free_registrations(count, array);
+}
+
+static void call_list_ecs(INapClientManagement2 *management)
+{
+    NapComponentRegistrationInfo *array = NULL;
+    UINT16 count = 0;
+
+    assert_int_equal(INapClientManagement2_GetRegisteredEnforcementClients(management, &count, &array), S_OK);
+    assert_non_null(find_registration(array, count, EC_ID));
+    free_registrations(count, array);
+}
+
+static void call_client_info(INapClientManagement2 *management)
+{
+    CountedString *name, *description, *version;
+    BOOL enabled;
+
+    assert_int_equal(INapClientManagement2_GetNapClientInfo(management, &enabled, &name, &description, &version),
+                     S_OK);
+    check_counted(name, L"Network Access Protection Agent");
+    qutil.FreeCountedString(name);
+    qutil.FreeCountedString(description);
+    qutil.FreeCountedString(version);
+}
+
+static void call_isolation(INapClientManagement2 *management)
+{
+    IsolationInfo *info = NULL;
+    BOOL unknown;
+
+    assert_int_equal(INapClientManagement2_GetSystemIsolationInfo(management, &info, &unknown), S_OK);
+    assert_int_equal(info->isolationState, isolationStateNotRestricted);
+    qutil.FreeIsolationInfo(info);
+}
+
+static void call_isolation_ex(INapClientManagement2 *management)
+{
+    IsolationInfoEx *info = NULL;
+    BOOL unknown;
+
+    assert_int_equal(INapClientManagement2_GetSystemIsolationInfoEx(management, &info, &unknown), S_OK);
+    assert_int_equal(info->isolationState, isolationStateNotRestricted);
+    qutil.FreeIsolationInfoEx(info);
+}
+
+static void call_unregister_sha(INapClientManagement2 *management)
+{
+    assert_int_equal(INapClientManagement2_UnregisterSystemHealthAgent(management, SHA_ID), S_OK);
+}
+
+static void call_unregister_ec(INapClientManagement2 *management)
+{
+    assert_int_equal(INapClientManagement2_UnregisterEnforcementClient(management, EC_ID), S_OK);
+}
+
+/* The console agent makes way for the napagent service, installed and stopped. */
+static int setup_service(void **state)
+{
+    (void)state;
+    test_kill_agent(agent);
+    agent = NULL;
+    return test_service_install() ? 0 : -1;
+}
+
+/* Runs whether the test passed or not: the service goes (with the agent's
+ * key, so nothing registered stays) and the console agent comes back. */
+static int teardown_service(void **state)
+{
+    BOOL removed = test_service_uninstall();
+
+    (void)state;
+    agent = test_start_agent();
+    return removed && agent ? 0 : -1;
+}
+
+/* An installer registers its SHA and EC while the demand-start service is
+ * stopped: each call starts it, as the bindings' Initialize does. */
+static void test_calls_start_the_service(void **state)
+{
+    static const struct started_call calls[] =
+    {
+        { "RegisterSystemHealthAgent", call_register_sha },
+        { "RegisterEnforcementClient", call_register_ec },
+        { "GetRegisteredSystemHealthAgents", call_list_shas },
+        { "GetRegisteredEnforcementClients", call_list_ecs },
+        { "GetNapClientInfo", call_client_info },
+        { "GetSystemIsolationInfo", call_isolation },
+        { "GetSystemIsolationInfoEx", call_isolation_ex },
+        { "UnregisterSystemHealthAgent", call_unregister_sha },
+        { "UnregisterEnforcementClient", call_unregister_ec },
+    };
+    INapClientManagement2 *management = create_management();
+    DWORD start;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAYSIZE(calls); i++)
+    {
+        assert_int_equal(test_service_state(), SERVICE_STOPPED);
+        start = GetTickCount();
+        calls[i].call(management);
+        print_message("%s with the service stopped: %lu ms\n", calls[i].name, GetTickCount() - start);
+        assert_true(test_service_wait_state(SERVICE_RUNNING, SERVICE_RUNNING_MS));
+        assert_true(test_service_stop());
+    }
+    INapClientManagement2_Release(management);
+}
+
+/* A service that may not start is not waited for: the agent is not running. */
+static void test_disabled_service_is_not_started(void **state)
+{
+    INapClientManagement2 *management = create_management();
+    NapComponentRegistrationInfo info;
+    DWORD start;
+
+    (void)state;
+    assert_true(test_service_set_start_type(SERVICE_DISABLED));
+    fill_registration(&info, SHA_ID, L"disabled");
+    start = GetTickCount();
+    assert_int_equal(INapClientManagement2_RegisterSystemHealthAgent(management, &info), RPC_E_DISCONNECTED);
+    assert_in_range(GetTickCount() - start, 0, NOT_INSTALLED_MS);
+    assert_int_equal(test_service_state(), SERVICE_STOPPED);
+    assert_true(test_service_set_start_type(SERVICE_DEMAND_START));
     INapClientManagement2_Release(management);
 }
 
@@ -642,7 +1047,13 @@ int main(void)
         cmocka_unit_test(test_ec_limit),
         cmocka_unit_test(test_ec_still_bound),
         cmocka_unit_test(test_system_isolation),
+        cmocka_unit_test(test_limit_counts_what_the_list_shows),
+        cmocka_unit_test(test_agent_settings_clamped),
+        cmocka_unit_test(test_call_timeout_clamped),
+        cmocka_unit_test(test_log_is_bounded),
         cmocka_unit_test(test_agent_down),
+        cmocka_unit_test_setup_teardown(test_calls_start_the_service, setup_service, teardown_service),
+        cmocka_unit_test_setup_teardown(test_disabled_service_is_not_started, setup_service, teardown_service),
     };
 
     test_install_crash_handler();

@@ -1,5 +1,5 @@
 /*
- * napctl decode: what an operator reads for requests, responses and bad input
+ * napctl: what an operator reads for requests, responses and bad input, and how it reaches the agent
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -10,8 +10,20 @@
 #include <string.h>
 #include <wchar.h>
 #include "soh_attr.h"
+#include "napagent_rpc.h"
+#include "service_control.h"
 
 #define RUN_TIMEOUT_MS 30000
+/* napctl's exit statuses. */
+#define EXIT_USAGE 2
+#define EXIT_NO_AGENT 3
+#define EC_ID 0x00013D00u
+/* A service start measured here takes well under a second; napctl waits up to 15 s. */
+#define SERVICE_RUNNING_MS 5000
+/* The client call timeout the hung-agent test sets, and what napctl may add
+ * to it: starting under Wine, printing, exiting. */
+#define HUNG_CALL_TIMEOUT_MS 300
+#define NAPCTL_OVERHEAD_MS 3000
 #define OUTPUT_SIZE 65536
 #define CMDLINE_SIZE 16384
 
@@ -252,6 +264,122 @@ static void test_decode_usage_errors(void **state)
     }
 }
 
+/* ---- reaching the agent ---- */
+
+/* No agent runs in this program but the ones these tests start: the service
+ * is installed, stopped. */
+static int setup_service(void **state)
+{
+    (void)state;
+    return test_service_install() ? 0 : -1;
+}
+
+static int setup_no_service(void **state)
+{
+    (void)state;
+    return test_service_uninstall() ? 0 : -1;
+}
+
+/* Runs whether the test passed or not: nothing of ours stays installed. */
+static int teardown_service(void **state)
+{
+    (void)state;
+    return test_service_uninstall() ? 0 : -1;
+}
+
+/* Each verb that needs the agent starts the stopped service; what it did
+ * outlives the service's stop. */
+static void test_verbs_start_the_service(void **state)
+{
+    static struct run run;
+
+    (void)state;
+    run_napctl(L"register 0x13D00 --name \"napctl on demand\"", &run);
+    assert_int_equal(run.code, 0);
+    check_output(&run, "registered enforcement client 81152 (0x00013d00)");
+    assert_true(test_service_wait_state(SERVICE_RUNNING, SERVICE_RUNNING_MS));
+    assert_true(test_service_stop());
+
+    run_napctl(L"list", &run);
+    assert_int_equal(run.code, 0);
+    check_output(&run, "0x00013d00");
+    check_output(&run, "napctl on demand");
+    assert_true(test_service_wait_state(SERVICE_RUNNING, SERVICE_RUNNING_MS));
+    assert_true(test_service_stop());
+}
+
+/* decode (and a usage error) need no agent: they leave the service stopped. */
+static void test_decode_does_not_start_the_service(void **state)
+{
+    static struct run run;
+
+    (void)state;
+    decode_bytes(example, sizeof(example), &run);
+    assert_int_equal(run.code, 0);
+    run_napctl(L"register", &run);
+    assert_int_equal(run.code, EXIT_USAGE);
+    assert_int_equal(test_service_state(), SERVICE_STOPPED);
+}
+
+/* No agent and no service to start: a message that says so, and status 3. */
+static void test_not_installed(void **state)
+{
+    static struct run run;
+
+    (void)state;
+    run_napctl(L"list", &run);
+    assert_int_equal(run.code, EXIT_NO_AGENT);
+    check_output(&run, "napctl: list: the NapAgent is not running and the napagent service is not installed");
+    run_napctl(L"register 0x13D00", &run);
+    assert_int_equal(run.code, EXIT_NO_AGENT);
+    check_output(&run, "napctl: register: the NapAgent is not running");
+}
+
+static HANDLE hung_agent;
+
+static int setup_hung_agent(void **state)
+{
+    (void)state;
+    if (!test_service_uninstall() || !(hung_agent = test_start_agent())) return -1;
+    if (FAILED(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, HUNG_CALL_TIMEOUT_MS))) return -1;
+    return 0;
+}
+
+static int teardown_hung_agent(void **state)
+{
+    HRESULT hr;
+
+    (void)state;
+    test_resume_process(hung_agent);
+    hr = test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000);
+    test_kill_agent(hung_agent);
+    hung_agent = NULL;
+    return SUCCEEDED(hr) ? 0 : -1;
+}
+
+/* A hung agent (every thread frozen, as SIGSTOP would): each call is bounded
+ * by the client call timeout, and napctl says so with status 3. */
+static void test_hung_agent(void **state)
+{
+    static struct run run;
+    DWORD start, elapsed;
+
+    (void)state;
+    run_napctl(L"state", &run);
+    assert_int_equal(run.code, 0);
+    assert_true(test_suspend_process(hung_agent));
+    start = GetTickCount();
+    run_napctl(L"state", &run);
+    elapsed = GetTickCount() - start;
+    print_message("napctl state against a hung agent ended after %lu ms\n", (unsigned long)elapsed);
+    assert_int_equal(run.code, EXIT_NO_AGENT);
+    check_output(&run, "napctl: state: the NapAgent did not answer within 300 ms");
+    assert_in_range(elapsed, HUNG_CALL_TIMEOUT_MS, HUNG_CALL_TIMEOUT_MS + NAPCTL_OVERHEAD_MS);
+    assert_true(test_resume_process(hung_agent));
+    run_napctl(L"state", &run);
+    assert_int_equal(run.code, 0);
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] =
@@ -261,6 +389,10 @@ int main(void)
         cmocka_unit_test(test_decode_response_entry),
         cmocka_unit_test(test_decode_truncated),
         cmocka_unit_test(test_decode_usage_errors),
+        cmocka_unit_test_setup_teardown(test_verbs_start_the_service, setup_service, teardown_service),
+        cmocka_unit_test_setup_teardown(test_decode_does_not_start_the_service, setup_service, teardown_service),
+        cmocka_unit_test_setup_teardown(test_not_installed, setup_no_service, teardown_service),
+        cmocka_unit_test_setup_teardown(test_hung_agent, setup_hung_agent, teardown_hung_agent),
     };
 
     test_install_crash_handler();

@@ -399,7 +399,6 @@ static void test_free_functions(void **state)
 {
     static const BYTE bytes[] = { 1, 2, 3 };
     static const HRESULT codes[] = { S_OK, E_FAIL };
-    NapComponentRegistrationInfo *array;
     SystemHealthAgentState *sha;
     IsolationInfoEx *info_ex;
     IsolationInfo *info;
@@ -452,15 +451,6 @@ static void test_free_functions(void **state)
     sha->fixupInfo.resultCodes.results = spy_dup(codes, sizeof(codes[0]));
     qutil.FreeSystemHealthAgentState(sha);
 
-    /* Reference open question 7: info is the array of structs itself. */
-    array = CoTaskMemAlloc(2 * sizeof(*array));
-    memset(array, 0, 2 * sizeof(*array));
-    array[0].friendlyName = counted(L"SHA");
-    array[0].description = counted(L"a health agent");
-    array[0].version = counted(L"1.0");
-    array[0].vendorName = counted(L"us");
-    array[1].friendlyName = counted(L"other");
-    qutil.FreeNapComponentRegistrationInfoArray(2, (NapComponentRegistrationInfo **)array);
     assert_int_equal(malloc_spy_counts().allocs, malloc_spy_counts().frees);
 
     qutil.FreeIsolationInfo(NULL);
@@ -469,19 +459,46 @@ static void test_free_functions(void **state)
     qutil.FreePrivateData(NULL);
     qutil.FreeSoH(NULL);
     qutil.FreeSystemHealthAgentState(NULL);
-    qutil.FreeNapComponentRegistrationInfoArray(0, NULL);
-    qutil.FreeNapComponentRegistrationInfoArray(3, NULL);
     spy_end();
 }
 
-/* FreeSoHAttributeValue frees the member's block, not the union. */
+/* Reference open question 7: info is the address of the caller's array
+ * pointer, as GetRegistered* fill it: (count, &array) frees every string,
+ * the array, and NULLs the pointer. */
+static void test_free_registration_array(void **state)
+{
+    NapComponentRegistrationInfo *array;
+
+    (void)state;
+    spy_begin();
+    array = CoTaskMemAlloc(2 * sizeof(*array));
+    memset(array, 0, 2 * sizeof(*array));
+    array[0].friendlyName = counted(L"SHA");
+    array[0].description = counted(L"a health agent");
+    array[0].version = counted(L"1.0");
+    array[0].vendorName = counted(L"us");
+    array[1].friendlyName = counted(L"other");
+    assert_int_equal(malloc_spy_live(), 6);
+    qutil.FreeNapComponentRegistrationInfoArray(2, &array);
+    assert_null(array);
+    assert_int_equal(malloc_spy_live(), 0);
+
+    /* NULL *info (what GetRegistered* return when nothing is registered, or
+     * a second call) and NULL info: nothing is freed, whatever the count. */
+    qutil.FreeNapComponentRegistrationInfoArray(2, &array);
+    qutil.FreeNapComponentRegistrationInfoArray(0, &array);
+    qutil.FreeNapComponentRegistrationInfoArray(3, NULL);
+    assert_null(array);
+    spy_end();
+}
+
+/* FreeSoHAttributeValue frees the member's block and the union's. */
 static void free_value_check(SoHAttributeType type, SoHAttributeValue *value, BOOL has_block)
 {
     unsigned int before = malloc_spy_live();
 
     qutil.FreeSoHAttributeValue(type, value);
-    assert_int_equal(malloc_spy_live(), before - (has_block ? 1 : 0));
-    CoTaskMemFree(value);
+    assert_int_equal(malloc_spy_live(), before - (has_block ? 2 : 1));
 }
 
 static SoHAttributeValue *new_value(void)
@@ -525,8 +542,8 @@ static void test_free_soh_attribute_value(void **state)
     value->octetStringVal.data = CoTaskMemAlloc(1);
     free_value_check((SoHAttributeType)200, value, TRUE); /* unknown: an octet string */
 
-    /* Members without a pointer: nothing is freed (idVal etc. overlay the
-     * pointer fields, which must not be taken for blocks). */
+    /* Members without a pointer: only the union is freed (idVal etc.
+     * overlay the pointer fields, which must not be taken for blocks). */
     value = new_value();
     value->idVal = 0x12345678;
     free_value_check(sohAttributeTypeSystemHealthId, value, FALSE);
@@ -906,13 +923,11 @@ static void test_processor_errors(void **state)
     assert_int_equal(value->octetStringVal.size, 2);
     assert_memory_equal(value->octetStringVal.data, "cl", 2);
     qutil.FreeSoHAttributeValue(type, value);
-    CoTaskMemFree(value);
     assert_int_equal(INapSoHProcessor_GetAttribute(processor, 3, &type, &value), S_OK);
     assert_int_equal(type, sohAttributeTypeClientId);
     assert_int_equal(value->octetStringVal.size, 0);
     assert_null(value->octetStringVal.data);
     qutil.FreeSoHAttributeValue(type, value);
-    CoTaskMemFree(value);
     client_id[0] = 'c';
 
     assert_int_equal(INapSoHProcessor_Release(processor), 0);
@@ -948,7 +963,6 @@ static void test_processor_flags_and_unknown_types(void **state)
     assert_int_equal(value->codesVal.count, 1);
     assert_int_equal(value->codesVal.results[0], S_OK);
     qutil.FreeSoHAttributeValue(type, value);
-    CoTaskMemFree(value);
     assert_int_equal(INapSoHProcessor_FindNextAttribute(processor, 0, (SoHAttributeType)0x123, &location), S_OK);
     assert_int_equal(location, 2);
     assert_int_equal(INapSoHProcessor_GetAttribute(processor, 2, &type, &value), S_OK);
@@ -956,9 +970,62 @@ static void test_processor_flags_and_unknown_types(void **state)
     assert_int_equal(value->octetStringVal.size, sizeof(future));
     assert_memory_equal(value->octetStringVal.data, future, sizeof(future));
     qutil.FreeSoHAttributeValue(type, value);
-    CoTaskMemFree(value);
     assert_int_equal(INapSoHProcessor_Release(processor), 0);
     spy_end();
+}
+
+/* What Microsoft's SDK SHA and SHV do: GetAttribute, then
+ * FreeSoHAttributeValue and nothing else.  Every block GetAttribute handed
+ * out is gone after it, for each kind of value the union holds. */
+static void test_get_attribute_then_free_value(void **state)
+{
+    static BYTE codes[] = { 0x80, 0x27, 0x00, 0x0e, 0, 0, 0, 0 };
+    static BYTE category[] = { failureCategoryNone };
+    static BYTE time[] = { 0x01, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78 };
+    static BYTE ipv4[] = { 10, 0, 0, 1, 10, 0, 0, 2 };
+    static BYTE ipv6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+    static BYTE vendor[] = { 0x00, 0x00, 0x01, 0x37, 0xde, 0xad };
+    static BYTE product[] = { 'a', 'b', 'c' };
+    static BYTE future[] = { 1, 2, 3 };
+    SoHAttribute attrs[] =
+    {
+        { sohAttributeTypeSystemHealthId, 4, id_bytes },            /* idVal */
+        { sohAttributeTypeComplianceResultCodes, 4, ok_bytes },     /* codesVal */
+        { sohAttributeTypeErrorCodes, sizeof(codes), codes },       /* codesVal, two codes */
+        { sohAttributeTypeFailureCategory, 1, category },           /* uint8Val */
+        { sohAttributeTypeTimeOfLastUpdate, sizeof(time), time },   /* dateTimeVal */
+        { sohAttributeTypeIpv4FixupServers, sizeof(ipv4), ipv4 },   /* v4AddressesVal */
+        { sohAttributeTypeIpv6FixupServers, sizeof(ipv6), ipv6 },   /* v6AddressesVal */
+        { sohAttributeTypeVendorSpecific, sizeof(vendor), vendor }, /* vendorSpecificVal */
+        { sohAttributeTypeProductName, sizeof(product), product },  /* octetStringVal */
+        { sohAttributeTypeClientId, 0, NULL },                      /* octetStringVal, empty */
+        { 0x123, sizeof(future), future },                          /* unknown: octetStringVal */
+    };
+    INapSoHProcessor *processor = create_processor();
+    SoH soh = { ARRAYSIZE(attrs), attrs };
+    SoHAttributeValue *value;
+    SystemHealthEntityId id;
+    SoHAttributeType type;
+    unsigned int before, leaks = 0;
+    UINT16 i;
+
+    (void)state;
+    assert_int_equal(INapSoHProcessor_Initialize(processor, &soh, FALSE, &id), S_OK);
+    spy_begin();
+    for (i = 0; i < ARRAYSIZE(attrs); i++)
+    {
+        before = malloc_spy_live();
+        assert_int_equal(INapSoHProcessor_GetAttribute(processor, i, &type, &value), S_OK);
+        assert_int_equal(type, attrs[i].type);
+        assert_true(malloc_spy_live() > before);
+        qutil.FreeSoHAttributeValue(type, value);
+        if (malloc_spy_live() == before) continue;
+        print_error("attribute %u (type 0x%x): %u CoTaskMem block(s) left\n", i, type, malloc_spy_live() - before);
+        leaks++;
+    }
+    assert_int_equal(leaks, 0);
+    spy_end();
+    assert_int_equal(INapSoHProcessor_Release(processor), 0);
 }
 
 /* ---- what a health agent does ---- */
@@ -1040,7 +1107,6 @@ static void check_attribute(INapSoHProcessor *processor, SoHAttributeType wanted
         fail_msg("unexpected type %d", type);
     }
     qutil.FreeSoHAttributeValue(type, value);
-    CoTaskMemFree(value);
 }
 
 static void test_health_agent_sequences(void **state)
@@ -1097,6 +1163,7 @@ int main(void)
         cmocka_unit_test(test_alloc_connections),
         cmocka_unit_test(test_alloc_fixup_info),
         cmocka_unit_test(test_free_functions),
+        cmocka_unit_test(test_free_registration_array),
         cmocka_unit_test(test_free_soh_attribute_value),
         cmocka_unit_test(test_constructor_errors),
         cmocka_unit_test(test_constructor_known_example),
@@ -1104,6 +1171,7 @@ int main(void)
         cmocka_unit_test(test_constructor_validate),
         cmocka_unit_test(test_processor_errors),
         cmocka_unit_test(test_processor_flags_and_unknown_types),
+        cmocka_unit_test(test_get_attribute_then_free_value),
         cmocka_unit_test(test_health_agent_sequences),
     };
     int failures;
