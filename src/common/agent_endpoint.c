@@ -59,3 +59,24 @@ void agent_endpoint_withdraw(const WCHAR *endpoint)
         return;
     RegDeleteKeyExW(HKEY_LOCAL_MACHINE, NAPAGENT_RUNTIME_KEY, 0, 0);
 }
+
+RPC_STATUS agent_endpoint_bind_to(RPC_BINDING_HANDLE *binding, WCHAR *endpoint, DWORD size)
+{
+    WCHAR name[NAPAGENT_ENDPOINT_MAX];
+    RPC_WSTR string_binding = NULL;
+    RPC_STATUS status;
+
+    *binding = NULL;
+    if (!agent_endpoint_find(name, ARRAYSIZE(name))) return RPC_S_SERVER_UNAVAILABLE;
+    if (endpoint) lstrcpynW(endpoint, name, size);
+    status = RpcStringBindingComposeW(NULL, (RPC_WSTR)NAPAGENT_PROTSEQ, NULL, (RPC_WSTR)name, NULL, &string_binding);
+    if (status != RPC_S_OK) return status;
+    status = RpcBindingFromStringBindingW(string_binding, binding);
+    RpcStringFreeW(&string_binding);
+    return status;
+}
+
+RPC_STATUS agent_endpoint_bind(RPC_BINDING_HANDLE *binding)
+{
+    return agent_endpoint_bind_to(binding, NULL, 0);
+}

@@ -23,9 +23,10 @@
 
 /* The endpoint of the running agent, or FALSE if no agent process is alive. */
 BOOL agent_endpoint_find(WCHAR *endpoint, DWORD size);
-/* agent_binding.c (clients only): a fresh binding handle to the running
- * agent; RPC_S_SERVER_UNAVAILABLE when none runs.  endpoint (may be NULL)
- * receives its name. */
+/* A bare RPC handle to the running agent; RPC_S_SERVER_UNAVAILABLE when
+ * none runs.  endpoint (may be NULL) receives its name.  For the tests'
+ * own control calls and the benchmarks' bare baselines only: clients call
+ * the agent through agent_call (agent_call.h). */
 RPC_STATUS agent_endpoint_bind_to(RPC_BINDING_HANDLE *binding, WCHAR *endpoint, DWORD size);
 RPC_STATUS agent_endpoint_bind(RPC_BINDING_HANDLE *binding);
 

@@ -24,11 +24,6 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
-/* maxEnforcerCount / maxSystemHealthEntityCount: how many ECs and SHAs the
- * NAP client accepts. */
-#define STORE_MAX_ECS 20
-#define STORE_MAX_SHAS 20
-
 /* "4294967295" and its terminator. */
 #define ID_NAME_LEN 11
 /* "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" and its terminator. */
@@ -49,8 +44,8 @@ struct store_kind
     BOOL has_enabled;
     const char *name;
 };
-static const struct store_kind ec_kind = { &enforcers_key, STORE_MAX_ECS, TRUE, "EC" };
-static const struct store_kind sha_kind = { &shas_key, STORE_MAX_SHAS, FALSE, "SHA" };
+static const struct store_kind ec_store = { &enforcers_key, maxEnforcerCount, TRUE, "EC" };
+static const struct store_kind sha_store = { &shas_key, maxSystemHealthEntityCount, FALSE, "SHA" };
 
 static BOOL CALLBACK init_store_lock(INIT_ONCE *once, void *param, void **context)
 {
@@ -160,7 +155,7 @@ void store_close(void)
 
 static BOOL string_fits(const WCHAR *s)
 {
-    return wcsnlen(s, STORE_MAX_STRING + 1) <= STORE_MAX_STRING;
+    return wcsnlen(s, maxStringLength + 1) <= maxStringLength;
 }
 
 static LSTATUS write_string(HKEY key, const WCHAR *name, const WCHAR *value)
@@ -246,7 +241,7 @@ static LSTATUS read_filetime(HKEY key, const WCHAR *name, FILETIME *time)
     return err;
 }
 
-static LSTATUS write_registration(const struct store_kind *kind, HKEY key, const struct ec_registration *reg)
+static LSTATUS write_registration(const struct store_kind *kind, HKEY key, const struct component *reg)
 {
     FILETIME now;
     LSTATUS err;
@@ -265,17 +260,17 @@ static LSTATUS write_registration(const struct store_kind *kind, HKEY key, const
     return write_dword(key, L"Enabled", 0);
 }
 
-static LSTATUS read_registration(HKEY key, UINT32 id, struct ec_registration *reg)
+static LSTATUS read_registration(HKEY key, UINT32 id, struct component *reg)
 {
     DWORD component_type, enabled;
     LSTATUS err;
 
     memset(reg, 0, sizeof(*reg));
     reg->id = id;
-    if ((err = read_string(key, L"FriendlyName", reg->friendly_name, STORE_MAX_STRING + 1))) return err;
-    if ((err = read_string(key, L"Description", reg->description, STORE_MAX_STRING + 1))) return err;
-    if ((err = read_string(key, L"Version", reg->version, STORE_MAX_STRING + 1))) return err;
-    if ((err = read_string(key, L"VendorName", reg->vendor_name, STORE_MAX_STRING + 1))) return err;
+    if ((err = read_string(key, L"FriendlyName", reg->friendly_name, maxStringLength + 1))) return err;
+    if ((err = read_string(key, L"Description", reg->description, maxStringLength + 1))) return err;
+    if ((err = read_string(key, L"Version", reg->version, maxStringLength + 1))) return err;
+    if ((err = read_string(key, L"VendorName", reg->vendor_name, maxStringLength + 1))) return err;
     if ((err = read_guid(key, L"InfoClsid", &reg->info_clsid))) return err;
     if ((err = read_guid(key, L"ConfigClsid", &reg->config_clsid))) return err;
     if ((err = read_filetime(key, L"RegistrationDate", &reg->registration_date))) return err;
@@ -286,19 +281,19 @@ static LSTATUS read_registration(HKEY key, UINT32 id, struct ec_registration *re
     return ERROR_SUCCESS;
 }
 
-static BOOL registration_valid(const struct ec_registration *reg)
+static BOOL registration_valid(const struct component *reg)
 {
     return reg->id && string_fits(reg->friendly_name) && string_fits(reg->description)
            && string_fits(reg->version) && string_fits(reg->vendor_name);
 }
 
-static HRESULT get_locked(const struct store_kind *kind, UINT32 id, struct ec_registration *reg);
+static HRESULT get_locked(const struct store_kind *kind, UINT32 id, struct component *reg);
 
 /* The registrations a list shows, one at a time: sub-keys named by an id
  * whose values read back.  *index is where the enumeration goes on from
  * (0 to start); S_FALSE after the last one.  Anything else someone put
  * under the key is skipped, and logged when it looks like an id. */
-static HRESULT next_registration(const struct store_kind *kind, DWORD *index, struct ec_registration *reg)
+static HRESULT next_registration(const struct store_kind *kind, DWORD *index, struct component *reg)
 {
     WCHAR name[256];
     DWORD len;
@@ -330,7 +325,7 @@ static HRESULT next_registration(const struct store_kind *kind, DWORD *index, st
  * the list skips never use up a place. */
 static HRESULT count_registrations(const struct store_kind *kind, DWORD *count)
 {
-    struct ec_registration scratch;
+    struct component scratch;
     DWORD index = 0;
     HRESULT hr = S_OK;
 
@@ -340,7 +335,7 @@ static HRESULT count_registrations(const struct store_kind *kind, DWORD *count)
     return FAILED(hr) ? hr : S_OK;
 }
 
-static HRESULT register_locked(const struct store_kind *kind, const struct ec_registration *reg)
+static HRESULT register_locked(const struct store_kind *kind, const struct component *reg)
 {
     WCHAR name[ID_NAME_LEN];
     DWORD count, disposition;
@@ -377,7 +372,7 @@ static HRESULT register_locked(const struct store_kind *kind, const struct ec_re
     return hresult_from_reg(err);
 }
 
-static HRESULT register_kind(const struct store_kind *kind, const struct ec_registration *reg)
+static HRESULT register_kind(const struct store_kind *kind, const struct component *reg)
 {
     HRESULT hr;
 
@@ -392,14 +387,15 @@ static HRESULT register_kind(const struct store_kind *kind, const struct ec_regi
     return hr;
 }
 
-HRESULT store_register_ec(const struct ec_registration *reg)
+/* The store's record of each kind of component. */
+static const struct store_kind *kind_of(UINT32 kind)
 {
-    return register_kind(&ec_kind, reg);
+    return kind == NAPAGENT_KIND_SHA ? &sha_store : &ec_store;
 }
 
-HRESULT store_register_sha(const struct ec_registration *reg)
+HRESULT store_register(UINT32 kind, const struct component *component)
 {
-    return register_kind(&sha_kind, reg);
+    return register_kind(kind_of(kind), component);
 }
 
 /* Opens Enforcers\<id> (Shas\<id>); NAP_E_NOT_REGISTERED when there is no such key. */
@@ -445,17 +441,12 @@ static HRESULT unregister_kind(const struct store_kind *kind, UINT32 id)
     return hr;
 }
 
-HRESULT store_unregister_ec(UINT32 id)
+HRESULT store_unregister(UINT32 kind, UINT32 id)
 {
-    return unregister_kind(&ec_kind, id);
+    return unregister_kind(kind_of(kind), id);
 }
 
-HRESULT store_unregister_sha(UINT32 id)
-{
-    return unregister_kind(&sha_kind, id);
-}
-
-static HRESULT get_locked(const struct store_kind *kind, UINT32 id, struct ec_registration *reg)
+static HRESULT get_locked(const struct store_kind *kind, UINT32 id, struct component *reg)
 {
     HKEY key;
     HRESULT hr;
@@ -467,7 +458,7 @@ static HRESULT get_locked(const struct store_kind *kind, UINT32 id, struct ec_re
     return hr;
 }
 
-static HRESULT get_kind(const struct store_kind *kind, UINT32 id, struct ec_registration *reg)
+static HRESULT get_kind(const struct store_kind *kind, UINT32 id, struct component *reg)
 {
     HRESULT hr;
 
@@ -480,14 +471,9 @@ static HRESULT get_kind(const struct store_kind *kind, UINT32 id, struct ec_regi
     return hr;
 }
 
-HRESULT store_get_ec(UINT32 id, struct ec_registration *reg)
+HRESULT store_get(UINT32 kind, UINT32 id, struct component *component)
 {
-    return get_kind(&ec_kind, id, reg);
-}
-
-HRESULT store_get_sha(UINT32 id, struct ec_registration *reg)
-{
-    return get_kind(&sha_kind, id, reg);
+    return get_kind(kind_of(kind), id, component);
 }
 
 static HRESULT set_enabled_locked(UINT32 id, BOOL enabled)
@@ -495,7 +481,7 @@ static HRESULT set_enabled_locked(UINT32 id, BOOL enabled)
     HKEY key;
     HRESULT hr;
 
-    if (FAILED(hr = open_registration(&ec_kind, id, KEY_SET_VALUE, &key)))
+    if (FAILED(hr = open_registration(&ec_store, id, KEY_SET_VALUE, &key)))
         return hr;
     hr = hresult_from_reg(write_dword(key, L"Enabled", enabled ? 1 : 0));
     RegCloseKey(key);
@@ -516,14 +502,14 @@ HRESULT store_set_ec_enabled(UINT32 id, BOOL enabled)
 
 static int compare_registrations(const void *a, const void *b)
 {
-    UINT32 x = ((const struct ec_registration *)a)->id, y = ((const struct ec_registration *)b)->id;
+    UINT32 x = ((const struct component *)a)->id, y = ((const struct component *)b)->id;
 
     return x < y ? -1 : x > y;
 }
 
 /* At most kind->max registrations, sorted by id; keys added by hand past
  * that are not listed (nor counted: count_registrations). */
-static HRESULT list_locked(const struct store_kind *kind, struct ec_registration *regs, UINT32 max,
+static HRESULT list_locked(const struct store_kind *kind, struct component *regs, UINT32 max,
                            UINT32 *count)
 {
     DWORD index = 0;
@@ -539,7 +525,7 @@ static HRESULT list_locked(const struct store_kind *kind, struct ec_registration
     return S_OK;
 }
 
-static HRESULT list_kind(const struct store_kind *kind, struct ec_registration *regs, UINT32 max,
+static HRESULT list_kind(const struct store_kind *kind, struct component *regs, UINT32 max,
                          UINT32 *count)
 {
     HRESULT hr;
@@ -554,14 +540,9 @@ static HRESULT list_kind(const struct store_kind *kind, struct ec_registration *
     return hr;
 }
 
-HRESULT store_list_ecs(struct ec_registration *regs, UINT32 max, UINT32 *count)
+HRESULT store_list(UINT32 kind, struct component *components, UINT32 max, UINT32 *count)
 {
-    return list_kind(&ec_kind, regs, max, count);
-}
-
-HRESULT store_list_shas(struct ec_registration *regs, UINT32 max, UINT32 *count)
-{
-    return list_kind(&sha_kind, regs, max, count);
+    return list_kind(kind_of(kind), components, max, count);
 }
 
 /* Group Policy's Qecs\<id>\Enabled, read afresh each time so that a policy
@@ -579,7 +560,7 @@ static BOOL policy_enabled(UINT32 id, DWORD *enabled)
                          enabled, &size);
 }
 
-BOOL store_ec_enabled(const struct ec_registration *reg)
+BOOL store_ec_enabled(const struct component *reg)
 {
     DWORD enabled;
 
@@ -635,7 +616,7 @@ HRESULT store_get_sha_soh(UINT32 id, BYTE *soh, UINT16 cap, UINT16 *size)
 
     *size = 0;
     lock_store();
-    if (SUCCEEDED(hr = open_registration(&sha_kind, id, KEY_QUERY_VALUE, &key)))
+    if (SUCCEEDED(hr = open_registration(&sha_store, id, KEY_QUERY_VALUE, &key)))
     {
         err = RegGetValueW(key, NULL, L"CachedSoH", RRF_RT_REG_BINARY, NULL, soh, &bytes);
         /* None kept, or more than any SoH can be: nothing cached. */
@@ -654,7 +635,7 @@ HRESULT store_set_sha_soh(UINT32 id, const BYTE *soh, UINT16 size)
     LSTATUS err;
 
     lock_store();
-    if (SUCCEEDED(hr = open_registration(&sha_kind, id, KEY_SET_VALUE, &key)))
+    if (SUCCEEDED(hr = open_registration(&sha_store, id, KEY_SET_VALUE, &key)))
     {
         if (size) err = RegSetValueExW(key, L"CachedSoH", 0, REG_BINARY, soh, size);
         else if ((err = RegDeleteValueW(key, L"CachedSoH")) == ERROR_FILE_NOT_FOUND) err = ERROR_SUCCESS;

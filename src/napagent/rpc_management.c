@@ -16,16 +16,16 @@
 static HRESULT copy_string(WCHAR *to, const WCHAR *from)
 {
     if (!from) from = L"";
-    if (lstrlenW(from) > STORE_MAX_STRING) return E_INVALIDARG;
+    if (lstrlenW(from) > maxStringLength) return E_INVALIDARG;
     lstrcpyW(to, from);
     return S_OK;
 }
 
 /* The store's record of what a caller asked to register.  The date is not
  * copied: the store stamps the registration itself. */
-static HRESULT registration_from_info(const NAPAGENT_EC_INFO *info, struct ec_registration **out)
+static HRESULT registration_from_info(const NAPAGENT_COMPONENT *info, struct component **out)
 {
-    struct ec_registration *registration;
+    struct component *registration;
     HRESULT hr;
 
     *out = NULL;
@@ -55,7 +55,7 @@ static WCHAR *dup_string(const WCHAR *from)
 }
 
 /* The parts of an answer's entry that ECs and SHAs share. */
-static HRESULT fill_common_info(NAPAGENT_EC_INFO *info, const struct ec_registration *registration)
+static HRESULT fill_common_info(NAPAGENT_COMPONENT *info, const struct component *registration)
 {
     info->id = registration->id;
     info->info_clsid = registration->info_clsid;
@@ -70,23 +70,26 @@ static HRESULT fill_common_info(NAPAGENT_EC_INFO *info, const struct ec_registra
     return S_OK;
 }
 
-static HRESULT fill_ec_info(NAPAGENT_EC_INFO *info, const struct ec_registration *registration)
+static HRESULT fill_ec_info(NAPAGENT_COMPONENT *info, const struct component *registration)
 {
     info->enabled = store_ec_enabled(registration);
-    info->bound = sessions_ec_bound(registration->id, &info->connection_count);
+    info->bound = ec_bound(registration->id, &info->connection_count);
     return fill_common_info(info, registration);
 }
 
 /* An SHA cannot be disabled and has no connections. */
-static HRESULT fill_sha_info(NAPAGENT_EC_INFO *info, const struct ec_registration *registration)
+static HRESULT fill_sha_info(NAPAGENT_COMPONENT *info, const struct component *registration)
 {
+    struct session *session = session_find_id(NAPAGENT_KIND_SHA, registration->id);
+
+    if (session) session_put(session);
     info->enabled = TRUE;
-    info->bound = sha_sessions_bound(registration->id);
+    info->bound = session != NULL;
     info->connection_count = 0;
     return fill_common_info(info, registration);
 }
 
-static void free_ec_infos(NAPAGENT_EC_INFO *infos, UINT32 count)
+static void free_ec_infos(NAPAGENT_COMPONENT *infos, UINT32 count)
 {
     UINT32 i;
 
@@ -100,15 +103,14 @@ static void free_ec_infos(NAPAGENT_EC_INFO *infos, UINT32 count)
     MIDL_user_free(infos);
 }
 
-typedef HRESULT (*list_fn)(struct ec_registration *regs, UINT32 max, UINT32 *count);
-typedef HRESULT (*fill_fn)(NAPAGENT_EC_INFO *info, const struct ec_registration *registration);
+typedef HRESULT (*fill_fn)(NAPAGENT_COMPONENT *info, const struct component *registration);
 
 /* The store's list of one kind as the stub's answer: on failure nothing is
  * handed back and everything allocated is freed. */
-static HRESULT list_registrations(list_fn list, fill_fn fill, UINT32 max, UINT32 *count, NAPAGENT_EC_INFO **out)
+static HRESULT list_registrations(UINT32 kind, fill_fn fill, UINT32 max, UINT32 *count, NAPAGENT_COMPONENT **out)
 {
-    struct ec_registration *registrations;
-    NAPAGENT_EC_INFO *infos = NULL;
+    struct component *registrations;
+    NAPAGENT_COMPONENT *infos = NULL;
     UINT32 i, found = 0;
     HRESULT hr;
 
@@ -116,7 +118,7 @@ static HRESULT list_registrations(list_fn list, fill_fn fill, UINT32 max, UINT32
     *out = NULL;
     if (!(registrations = HeapAlloc(GetProcessHeap(), 0, sizeof(*registrations) * max)))
         return E_OUTOFMEMORY;
-    hr = list(registrations, max, &found);
+    hr = store_list(kind, registrations, max, &found);
     /* One spare entry: the stub is never handed a zero-sized block. */
     if (SUCCEEDED(hr) && !(infos = MIDL_user_allocate(sizeof(*infos) * (found + 1)))) hr = E_OUTOFMEMORY;
     if (SUCCEEDED(hr))
@@ -134,30 +136,47 @@ static HRESULT list_registrations(list_fn list, fill_fn fill, UINT32 max, UINT32
     return hr;
 }
 
-/* Enforcement clients */
+/* Registrations, EC and SHA alike */
 
-HRESULT __cdecl NapAgentRegisterEc(handle_t binding, const NAPAGENT_EC_INFO *info)
+HRESULT __cdecl NapAgentRegister(handle_t binding, UINT32 kind, const NAPAGENT_COMPONENT *info)
 {
-    struct ec_registration *registration;
+    struct component *registration;
     HRESULT hr;
 
     (void)binding;
+    if (kind != NAPAGENT_KIND_EC && kind != NAPAGENT_KIND_SHA) return E_INVALIDARG;
     if (SUCCEEDED(hr = registration_from_info(info, &registration)))
     {
-        hr = store_register_ec(registration);
+        hr = store_register(kind, registration);
         HeapFree(GetProcessHeap(), 0, registration);
     }
-    agent_log("register EC %u: 0x%08lx", info->id, hr);
+    agent_log("register %s %u: 0x%08lx", kind == NAPAGENT_KIND_EC ? "EC" : "SHA", info->id, hr);
+    /* The SSoH lists every registered SHA: their table must know. */
+    if (SUCCEEDED(hr) && kind == NAPAGENT_KIND_SHA) sha_registrations_changed();
     return hr;
 }
 
-HRESULT __cdecl NapAgentUnregisterEc(handle_t binding, UINT32 id)
+HRESULT __cdecl NapAgentUnregister(handle_t binding, UINT32 kind, UINT32 id)
 {
-    UINT32 connections;
+    HRESULT hr;
 
     (void)binding;
-    if (sessions_ec_bound(id, &connections)) return NAP_E_STILL_BOUND;
-    return store_unregister_ec(id);
+    if (kind != NAPAGENT_KIND_EC && kind != NAPAGENT_KIND_SHA) return E_INVALIDARG;
+    hr = sessions_unregister(kind, id, kind == NAPAGENT_KIND_SHA ? sha_forget : NULL);
+    agent_log("unregister %s %u: 0x%08lx", kind == NAPAGENT_KIND_EC ? "EC" : "SHA", id, hr);
+    return hr;
+}
+
+HRESULT __cdecl NapAgentList(handle_t binding, UINT32 kind, UINT32 *count, NAPAGENT_COMPONENT **components)
+{
+    (void)binding;
+    if (kind == NAPAGENT_KIND_EC)
+        return list_registrations(kind, fill_ec_info, maxEnforcerCount, count, components);
+    if (kind == NAPAGENT_KIND_SHA)
+        return list_registrations(kind, fill_sha_info, maxSystemHealthEntityCount, count, components);
+    *count = 0;
+    *components = NULL;
+    return E_INVALIDARG;
 }
 
 HRESULT __cdecl NapAgentSetEcEnabled(handle_t binding, UINT32 id, BOOL enabled)
@@ -166,60 +185,19 @@ HRESULT __cdecl NapAgentSetEcEnabled(handle_t binding, UINT32 id, BOOL enabled)
     return store_set_ec_enabled(id, enabled);
 }
 
-HRESULT __cdecl NapAgentListEcs(handle_t binding, UINT32 *count, NAPAGENT_EC_INFO **ecs)
-{
-    (void)binding;
-    return list_registrations(store_list_ecs, fill_ec_info, NAPAGENT_MAX_ECS, count, ecs);
-}
-
-/* System health agents */
-
-HRESULT __cdecl NapAgentRegisterSha(handle_t binding, const NAPAGENT_EC_INFO *info)
-{
-    struct ec_registration *registration;
-    HRESULT hr;
-
-    (void)binding;
-    if (SUCCEEDED(hr = registration_from_info(info, &registration)))
-    {
-        hr = store_register_sha(registration);
-        HeapFree(GetProcessHeap(), 0, registration);
-    }
-    agent_log("register SHA %u: 0x%08lx", info->id, hr);
-    /* The SSoH lists every registered SHA: the sessions must know. */
-    if (SUCCEEDED(hr)) sha_sessions_registrations_changed();
-    return hr;
-}
-
-HRESULT __cdecl NapAgentUnregisterSha(handle_t binding, UINT32 id)
-{
-    HRESULT hr;
-
-    (void)binding;
-    hr = sha_sessions_unregister(id);
-    agent_log("unregister SHA %u: 0x%08lx", id, hr);
-    return hr;
-}
-
-HRESULT __cdecl NapAgentListShas(handle_t binding, UINT32 *count, NAPAGENT_EC_INFO **shas)
-{
-    (void)binding;
-    return list_registrations(store_list_shas, fill_sha_info, NAPAGENT_MAX_SHAS, count, shas);
-}
-
 /* The client as a whole */
 
 /* NAP counts as enabled when at least one registered EC is, by its local
  * setting or by policy (read afresh, as store_ec_enabled does). */
 static BOOL any_ec_enabled(void)
 {
-    struct ec_registration *registrations;
+    struct component *registrations;
     UINT32 i, count = 0;
     BOOL enabled = FALSE;
 
-    if (!(registrations = HeapAlloc(GetProcessHeap(), 0, sizeof(*registrations) * NAPAGENT_MAX_ECS)))
+    if (!(registrations = HeapAlloc(GetProcessHeap(), 0, sizeof(*registrations) * maxEnforcerCount)))
         return FALSE;
-    if (SUCCEEDED(store_list_ecs(registrations, NAPAGENT_MAX_ECS, &count)))
+    if (SUCCEEDED(store_list(NAPAGENT_KIND_EC, registrations, maxEnforcerCount, &count)))
         for (i = 0; i < count && !enabled; i++) enabled = store_ec_enabled(&registrations[i]);
     HeapFree(GetProcessHeap(), 0, registrations);
     return enabled;
@@ -242,17 +220,32 @@ HRESULT __cdecl NapAgentGetClientInfo(handle_t binding, NAPAGENT_CLIENT_INFO *in
     return E_OUTOFMEMORY;
 }
 
-HRESULT __cdecl NapAgentGetSystemIsolation(handle_t binding, NAPAGENT_SYSTEM_ISOLATION *isolation)
+HRESULT __cdecl NapAgentGetState(handle_t binding, NAPAGENT_STATE *state)
 {
     (void)binding;
-    ZeroMemory(isolation, sizeof(*isolation));
-    return sessions_get_system_isolation(isolation);
+    ec_get_state(state);
+    return S_OK;
 }
 
-HRESULT __cdecl NapAgentWaitIsolationChange(handle_t binding, UINT32 known_generation, UINT32 timeout_ms,
-                                            UINT32 *generation)
+/* The ranges are those every reader clamps to (src/common/agent_settings.c). */
+HRESULT __cdecl NapAgentSetSetting(handle_t binding, UINT32 setting, UINT32 value)
+{
+    const struct agent_setting *entry = agent_setting_by_rpc_id(setting);
+
+    (void)binding;
+    if (!entry || !agent_setting_in_range(entry, value)) return E_INVALIDARG;
+    return store_set_setting(entry->name, value);
+}
+
+HRESULT __cdecl NapAgentNotifySoHChange(handle_t binding)
 {
     (void)binding;
-    *generation = known_generation;
-    return sessions_wait_isolation_change(known_generation, timeout_ms, generation);
+    return ec_notify_all();
+}
+
+HRESULT __cdecl NapAgentQueryConnections(handle_t binding, UINT32 ec_id, UINT32 timeout_ms, UINT32 *count,
+                                         NAPAGENT_CONNECTION_FACTS **connections)
+{
+    (void)binding;
+    return ec_query_connections(ec_id, timeout_ms, count, connections);
 }

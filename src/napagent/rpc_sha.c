@@ -1,95 +1,49 @@
 /*
- * The manager routines of the agent's system-health-agent sessions
+ * The manager routines of the agent's system-health-agent sessions and of the system's isolation
  *
  * Copyright 2026 The open NAP client authors
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "agent_private.h"
-#include <rpcdcep.h>
 
-/* The SHA that held this context handle exited, was killed or crashed. */
-void __RPC_USER NAPAGENT_SHA_HANDLE_rundown(NAPAGENT_SHA_HANDLE sha)
-{
-    if (sha) sha_sessions_unbind(sha);
-}
-
-HRESULT __cdecl NapAgentShaBind(handle_t binding, UINT32 sha_id, UINT32 process_id, UINT64 previous_cookie,
-                                UINT64 *cookie, NAPAGENT_SHA_HANDLE *sha)
-{
-    struct sha_session *session;
-    unsigned long pid;
-    HRESULT hr;
-
-    (void)binding; /* see NapAgentEcBind: NULL means this call */
-    *sha = NULL;
-    *cookie = 0;
-    if (I_RpcBindingInqLocalClientPID(NULL, &pid) != RPC_S_OK) pid = process_id;
-    hr = sha_sessions_bind(sha_id, pid, previous_cookie, cookie, &session);
-    if (SUCCEEDED(hr)) *sha = session;
-    return hr;
-}
-
-HRESULT __cdecl NapAgentShaUnbind(NAPAGENT_SHA_HANDLE *sha)
-{
-    if (!*sha) return NAP_E_NOT_INITIALIZED;
-    sha_sessions_unbind(*sha);
-    *sha = NULL;
-    return S_OK;
-}
-
-HRESULT __cdecl NapAgentShaEnd(handle_t binding, UINT64 cookie)
-{
-    (void)binding;
-    return sha_sessions_end(cookie);
-}
-
-/* See WITH_SESSION in rpc_server.c. */
-#define WITH_SHA_SESSION(cookie, session, call) do { \
-    if (!((session) = sha_sessions_find(cookie))) return NAP_E_NOT_INITIALIZED; \
+/* The SHA session a call names, with a reference for the call (as WITH_EC). */
+#define WITH_SHA(cookie, call) do { \
+    struct session *session; \
+    HRESULT hr; \
+    if (!(session = session_find(cookie, NAPAGENT_KIND_SHA))) return NAP_E_NOT_INITIALIZED; \
     hr = (call); \
-    sha_sessions_put(session); \
+    session_put(session); \
     return hr; } while (0)
 
 HRESULT __cdecl NapAgentShaNotifySoHChange(handle_t binding, UINT64 cookie, UINT64 call_seq)
 {
-    struct sha_session *session;
-    HRESULT hr;
-
     (void)binding;
-    WITH_SHA_SESSION(cookie, session, sha_sessions_notify_soh_change(session, call_seq));
+    WITH_SHA(cookie, sha_notify_soh_change(session, call_seq));
 }
 
 HRESULT __cdecl NapAgentShaFlushCache(handle_t binding, UINT64 cookie, UINT64 call_seq)
 {
-    struct sha_session *session;
-    HRESULT hr;
-
     (void)binding;
-    WITH_SHA_SESSION(cookie, session, sha_sessions_flush_cache(session, call_seq));
-}
-
-HRESULT __cdecl NapAgentShaWaitEvent(handle_t binding, UINT64 cookie, UINT32 timeout_ms, NAPAGENT_SHA_EVENT *event)
-{
-    (void)binding;
-    return sha_sessions_wait_event(cookie, timeout_ms, event);
+    WITH_SHA(cookie, sha_flush_cache(session, call_seq));
 }
 
 HRESULT __cdecl NapAgentShaAnswer(handle_t binding, UINT64 cookie, UINT32 request_id,
                                   const NAPAGENT_SHA_ANSWER *answer)
 {
-    struct sha_session *session;
-    HRESULT hr;
-
     (void)binding;
-    WITH_SHA_SESSION(cookie, session, sha_sessions_answer(session, request_id, answer));
+    WITH_SHA(cookie, sha_answer(session, request_id, answer));
 }
 
-HRESULT __cdecl NapAgentShaCallbackGone(handle_t binding, UINT64 cookie)
+HRESULT __cdecl NapAgentGetSystemIsolation(handle_t binding, NAPAGENT_SYSTEM_ISOLATION *isolation)
 {
-    struct sha_session *session;
-    HRESULT hr;
-
     (void)binding;
-    WITH_SHA_SESSION(cookie, session, sha_sessions_callback_gone(session));
+    return isolation_get(isolation);
+}
+
+HRESULT __cdecl NapAgentWaitIsolationChange(handle_t binding, UINT32 known_generation, UINT32 timeout_ms,
+                                            UINT32 *generation)
+{
+    (void)binding;
+    return isolation_wait_change(known_generation, timeout_ms, generation);
 }

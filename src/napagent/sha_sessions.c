@@ -212,7 +212,7 @@ static void unbind_record(struct sha_record *record)
 /* Caller holds sha_cs.  The SoHs the previous agent kept for later use. */
 static void load_cached_sohs(void)
 {
-    BYTE soh[NAPAGENT_MAX_SOH];
+    BYTE soh[maxNetworkSoHSize];
     struct sha_record *record;
     UINT16 size;
     UINT32 i;

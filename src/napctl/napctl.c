@@ -13,7 +13,8 @@
 #include <string.h>
 #include <wchar.h>
 #include "napagent_rpc.h"
-#include "agent_endpoint.h"
+#include "agent_call.h"
+#include "nap_trace.h"
 #include "agent_service.h"
 #include "agent_settings.h"
 #include "call_timeout.h"
@@ -66,6 +67,9 @@ static int report_failure(const char *command, HRESULT hr)
     fprintf(stderr, "napctl: %s: 0x%08lx %s\n", command, (unsigned long)hr, nap_error_name(hr));
     return EXIT_FAILED;
 }
+
+/* WINEDEBUG=+napctl shows its calls to the agent. */
+NAP_TRACE_MODULE_CHANNEL(napctl);
 
 /* The NapAgent cannot be reached: say why and end the process here.  It
  * never returns: a call that timed out still runs on its own thread, in
@@ -128,84 +132,75 @@ static void format_guid(const GUID *guid, char *buf, size_t size)
              guid->Data4[2], guid->Data4[3], guid->Data4[4], guid->Data4[5], guid->Data4[6], guid->Data4[7]);
 }
 
-/* Every call to the agent goes through here: find the agent (starting its
- * installed service if none runs, agent_service.c), then a fresh binding and
- * one guarded call on a thread of its own, bounded. */
-struct agent_call
+/* Every call to the agent goes through the one way every client calls it
+ * (agent_call.h): bounded, guarded, on whichever agent runs now.  The
+ * service is started first here, so that a failure can say why. */
+typedef HRESULT (*napctl_thunk)(RPC_BINDING_HANDLE agent, void *context);
+
+struct napctl_args
 {
-    RPC_BINDING_HANDLE binding;
-    void *context;
-    rpc_guarded_fn thunk;
-    RPC_STATUS bind_status;
-    HRESULT hr;
-    DWORD exception_code;
+    napctl_thunk thunk;
+    void *context;                     /* the caller's: napctl ends before it could go */
 };
 
-static DWORD WINAPI agent_call_thread(void *arg)
+static HRESULT napctl_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
-    struct agent_call *call = arg;
+    struct napctl_args *args = arg;
 
-    /* Binding to an endpoint this process has not used yet makes a call of
-     * its own (agent_binding.c): it belongs inside the bound too. */
-    if ((call->bind_status = agent_endpoint_bind(&call->binding)) != RPC_S_OK) return 0;
-    call->hr = rpc_guarded_call(call->thunk, call, &call->exception_code);
-    RpcBindingFree(&call->binding);
-    return 0;
+    (void)cookie;
+    return args->thunk(agent, args->context);
 }
 
-/* The client call timeout, plus extra_ms for a call the agent itself may
- * make last that long (connections: it waits for the EC). */
-static DWORD call_bound(DWORD extra_ms)
+static const struct agent_method napctl_method =
+    { .name = "napctl", .stub = napctl_stub, .args_size = sizeof(struct napctl_args), .may_start_agent = TRUE };
+/* `connections` waits in the agent for the EC's answer, at most a minute. */
+static const struct agent_method napctl_wait_method =
 {
-    ULONGLONG bound = (ULONGLONG)read_call_timeout() + extra_ms;
-
-    return bound < INFINITE ? (DWORD)bound : INFINITE - 1;
-}
+    .name = "napctl",
+    .stub = napctl_stub,
+    .args_size = sizeof(struct napctl_args),
+    .wait_ms = 60000,
+    .may_start_agent = TRUE
+};
 
 /* The agent's HRESULT; when the agent cannot be reached the process ends
- * here with EXIT_NO_AGENT and a message that says why. */
-static HRESULT call_agent_for(const char *command, rpc_guarded_fn thunk, void *context, DWORD extra_ms)
+ * here with EXIT_NO_AGENT and a message that says why.  A call that timed
+ * out may still be in the agent: the process ends before it comes back. */
+static HRESULT call_agent_with(const char *command, const struct agent_method *method, napctl_thunk thunk,
+                               void *context)
 {
-    struct agent_call call = { NULL, context, thunk, RPC_S_OK, E_UNEXPECTED, 0 };
-    DWORD bound = call_bound(extra_ms);
-    HANDLE thread;
+    struct napctl_args args = { thunk, context };
     HRESULT hr;
 
     if (FAILED(hr = agent_service_ensure_running())) exit_not_started(command, hr);
-    if (!(thread = CreateThread(NULL, 0, agent_call_thread, &call, 0, NULL))) return HRESULT_FROM_WIN32(GetLastError());
-    if (WaitForSingleObject(thread, bound) != WAIT_OBJECT_0)
-        exit_unreachable(command, "the NapAgent did not answer within %lu ms", (unsigned long)bound);
-    CloseHandle(thread);
-    if (call.bind_status != RPC_S_OK)
-        exit_unreachable(command, "the NapAgent is not running (it went away): %s",
-                         nap_error_name(HRESULT_FROM_WIN32(call.bind_status)));
-    if (call.exception_code && rpc_code_means_disconnected(call.exception_code))
-        exit_unreachable(command, "lost contact with the NapAgent: %s", nap_error_name(call.hr));
-    return call.hr;
+    hr = agent_call(NULL, method, &args);
+    if (hr == RPC_E_TIMEOUT)
+        exit_unreachable(command, "the NapAgent did not answer within %lu ms",
+                         (unsigned long)(read_call_timeout() + method->wait_ms));
+    if (hr == RPC_E_DISCONNECTED) exit_unreachable(command, "lost contact with the NapAgent: %s", nap_error_name(hr));
+    return hr;
 }
 
-static HRESULT call_agent(const char *command, rpc_guarded_fn thunk, void *context)
+static HRESULT call_agent(const char *command, napctl_thunk thunk, void *context)
 {
-    return call_agent_for(command, thunk, context, 0);
+    return call_agent_with(command, &napctl_method, thunk, context);
 }
 
 /* register */
 
-static HRESULT register_thunk(void *arg)
+static HRESULT register_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    return NapAgentRegisterEc(call->binding, call->context);
+    return NapAgentRegister(agent, NAPAGENT_KIND_EC, context);
 }
 
-static HRESULT register_sha_thunk(void *arg)
+static HRESULT register_sha_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    return NapAgentRegisterSha(call->binding, call->context);
+    return NapAgentRegister(agent, NAPAGENT_KIND_SHA, context);
 }
 
 /* <id> and the options of register / register-sha (SHAs have no --type);
  * 0 when they parse, else the exit code of the usage error. */
-static int parse_registration(const char *command, BOOL is_sha, int argc, WCHAR **argv, NAPAGENT_EC_INFO *info)
+static int parse_registration(const char *command, BOOL is_sha, int argc, WCHAR **argv, NAPAGENT_COMPONENT *info)
 {
     int i;
 
@@ -233,7 +228,7 @@ static int parse_registration(const char *command, BOOL is_sha, int argc, WCHAR 
 
 static int cmd_register(int argc, WCHAR **argv)
 {
-    NAPAGENT_EC_INFO info;
+    NAPAGENT_COMPONENT info;
     HRESULT hr;
     int status;
 
@@ -245,7 +240,7 @@ static int cmd_register(int argc, WCHAR **argv)
 
 static int cmd_register_sha(int argc, WCHAR **argv)
 {
-    NAPAGENT_EC_INFO info;
+    NAPAGENT_COMPONENT info;
     HRESULT hr;
     int status;
 
@@ -263,25 +258,22 @@ struct ec_switch
     BOOL enabled;
 };
 
-static HRESULT unregister_thunk(void *arg)
+static HRESULT unregister_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    struct ec_switch *ec = call->context;
-    return NapAgentUnregisterEc(call->binding, ec->id);
+    struct ec_switch *ec = context;
+    return NapAgentUnregister(agent, NAPAGENT_KIND_EC, ec->id);
 }
 
-static HRESULT unregister_sha_thunk(void *arg)
+static HRESULT unregister_sha_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    struct ec_switch *sha = call->context;
-    return NapAgentUnregisterSha(call->binding, sha->id);
+    struct ec_switch *sha = context;
+    return NapAgentUnregister(agent, NAPAGENT_KIND_SHA, sha->id);
 }
 
-static HRESULT enable_thunk(void *arg)
+static HRESULT enable_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    struct ec_switch *ec = call->context;
-    return NapAgentSetEcEnabled(call->binding, ec->id, ec->enabled);
+    struct ec_switch *ec = context;
+    return NapAgentSetEcEnabled(agent, ec->id, ec->enabled);
 }
 
 static int cmd_unregister(int argc, WCHAR **argv)
@@ -323,21 +315,19 @@ static int cmd_enable(const char *command, BOOL enabled, int argc, WCHAR **argv)
 struct ec_list
 {
     UINT32 count;
-    NAPAGENT_EC_INFO *ecs;
+    NAPAGENT_COMPONENT *ecs;
 };
 
-static HRESULT list_thunk(void *arg)
+static HRESULT list_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    struct ec_list *list = call->context;
-    return NapAgentListEcs(call->binding, &list->count, &list->ecs);
+    struct ec_list *list = context;
+    return NapAgentList(agent, NAPAGENT_KIND_EC, &list->count, &list->ecs);
 }
 
-static HRESULT list_shas_thunk(void *arg)
+static HRESULT list_shas_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    struct ec_list *list = call->context;
-    return NapAgentListShas(call->binding, &list->count, &list->ecs);
+    struct ec_list *list = context;
+    return NapAgentList(agent, NAPAGENT_KIND_SHA, &list->count, &list->ecs);
 }
 
 static void free_ec_list(struct ec_list *list)
@@ -371,7 +361,7 @@ static int cmd_list(int argc, WCHAR **argv)
     printf("%-10s %-10s %-7s %-5s %-11s %s\n", "id", "hex", "enabled", "bound", "connections", "name");
     for (i = 0; i < list.count; i++)
     {
-        const NAPAGENT_EC_INFO *ec = &list.ecs[i];
+        const NAPAGENT_COMPONENT *ec = &list.ecs[i];
         printf("%-10u 0x%08x %-7s %-5s %-11u %ls\n", ec->id, ec->id, ec->enabled ? "yes" : "no",
                ec->bound ? "yes" : "no", ec->connection_count, ec->friendly_name ? ec->friendly_name : L"-");
     }
@@ -386,7 +376,7 @@ static int cmd_list(int argc, WCHAR **argv)
     printf("%-10s %-10s %-5s %s\n", "id", "hex", "bound", "name");
     for (i = 0; i < shas.count; i++)
     {
-        const NAPAGENT_EC_INFO *sha = &shas.ecs[i];
+        const NAPAGENT_COMPONENT *sha = &shas.ecs[i];
         printf("%-10u 0x%08x %-5s %ls\n", sha->id, sha->id, sha->bound ? "yes" : "no",
                sha->friendly_name ? sha->friendly_name : L"-");
     }
@@ -396,10 +386,9 @@ static int cmd_list(int argc, WCHAR **argv)
 
 /* isolation */
 
-static HRESULT isolation_thunk(void *arg)
+static HRESULT isolation_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    return NapAgentGetSystemIsolation(call->binding, call->context);
+    return NapAgentGetSystemIsolation(agent, context);
 }
 
 static const char *isolation_state_name(UINT32 state)
@@ -468,10 +457,9 @@ static int cmd_isolation(int argc, WCHAR **argv)
 
 /* state */
 
-static HRESULT state_thunk(void *arg)
+static HRESULT state_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    return NapAgentGetState(call->binding, call->context);
+    return NapAgentGetState(agent, context);
 }
 
 static int cmd_state(int argc, WCHAR **argv)
@@ -494,10 +482,10 @@ static int cmd_state(int argc, WCHAR **argv)
 
 /* notify */
 
-static HRESULT notify_thunk(void *arg)
+static HRESULT notify_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    return NapAgentNotifySoHChange(call->binding);
+    (void)context;
+    return NapAgentNotifySoHChange(agent);
 }
 
 static int cmd_notify(int argc, WCHAR **argv)
@@ -518,11 +506,10 @@ struct setting_request
     UINT32 setting, value;
 };
 
-static HRESULT setting_thunk(void *arg)
+static HRESULT setting_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    struct setting_request *setting = call->context;
-    return NapAgentSetSetting(call->binding, setting->setting, setting->value);
+    struct setting_request *setting = context;
+    return NapAgentSetSetting(agent, setting->setting, setting->value);
 }
 
 /* The names and ranges are the agent's own (src/common/agent_settings.c):
@@ -555,11 +542,10 @@ struct connection_query
     NAPAGENT_CONNECTION_FACTS *connections;
 };
 
-static HRESULT connections_thunk(void *arg)
+static HRESULT connections_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    struct connection_query *query = call->context;
-    return NapAgentQueryConnections(call->binding, query->ec_id, query->timeout_ms,
+    struct connection_query *query = context;
+    return NapAgentQueryConnections(agent, query->ec_id, query->timeout_ms,
                                     &query->count, &query->connections);
 }
 
@@ -589,7 +575,7 @@ static int cmd_connections(int argc, WCHAR **argv)
     }
     else if (argc != 1) return usage_error("connections", "unknown arguments");
 
-    hr = call_agent_for("connections", connections_thunk, &query, query.timeout_ms);
+    hr = call_agent_with("connections", &napctl_wait_method, connections_thunk, &query);
     if (FAILED(hr))
     {
         MIDL_user_free(query.connections);
@@ -615,12 +601,11 @@ struct ping
     DWORD elapsed_ms;   /* the call alone, not the start of a stopped service */
 };
 
-static HRESULT ping_thunk(void *arg)
+static HRESULT ping_thunk(RPC_BINDING_HANDLE agent, void *context)
 {
-    struct agent_call *call = arg;
-    struct ping *ping = call->context;
+    struct ping *ping = context;
     DWORD start = GetTickCount();
-    HRESULT hr = NapAgentPing(call->binding, sizeof(ping->payload), ping->payload, &ping->echo);
+    HRESULT hr = NapAgentPing(agent, sizeof(ping->payload), ping->payload, &ping->echo);
 
     ping->elapsed_ms = GetTickCount() - start;
     return hr;

@@ -6,16 +6,20 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qagent_private.h"
-#include "agent_link.h"
-#include "nap_hresults.h"
+#include "agent_call.h"
 #include "binding_state.h"
+#include "session.h"
+#include "nap_hresults.h"
+#include "nap_trace.h"
+
+NAP_TRACE_CHANNEL(qagent);
 
 struct binding
 {
     INapEnforcementClientBinding INapEnforcementClientBinding_iface;
     LONG refs;
 
-    struct binding_state state;   /* initialised, the ec_session, calls in flight */
+    struct binding_state state;   /* initialised, the session, calls in flight */
     EnforcementEntityId id;
     struct connection_quota *quota;
 };
@@ -25,40 +29,108 @@ static inline struct binding *impl_from_INapEnforcementClientBinding(INapEnforce
     return CONTAINING_RECORD(iface, struct binding, INapEnforcementClientBinding_iface);
 }
 
-static void session_addref(void *session)
+/* The binding's calls to the agent: each an args struct and a stub adapter
+ * (agent_call.h).  A COM method reaches the RPC stub through agent_call,
+ * rpc_guard and the adapter (docs/architecture.md). */
+
+struct get_soh_request_args
 {
-    ec_session_addref(session);
+    NAPAGENT_CONNECTION_FACTS facts;
+    NAPAGENT_CORRELATION correlation;
+    BYTE flags;
+    BOOL retrigger;
+    NAPAGENT_BLOB request;
+};
+
+static HRESULT get_soh_request_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
+{
+    struct get_soh_request_args *args = arg;
+
+    return NapAgentEcGetSoHRequest(agent, cookie, &args->facts, &args->correlation, &args->flags, &args->retrigger,
+                                   &args->request);
 }
 
-static void session_release(void *session)
+static void get_soh_request_free(void *arg)
 {
-    ec_session_release(session);
+    MIDL_user_free(((struct get_soh_request_args *)arg)->request.data);
 }
 
-static BOOL session_dropped(void *session)
+static const struct agent_method get_soh_request_method =
 {
-    return ec_session_dropped(session);
+    .name = "NapAgentEcGetSoHRequest",
+    .stub = get_soh_request_stub,
+    .free_out = get_soh_request_free,
+    .args_size = sizeof(struct get_soh_request_args)
+};
+
+struct process_soh_response_args
+{
+    NAPAGENT_CONNECTION_FACTS facts;
+    UINT16 size;
+    BYTE response[maxNetworkSoHSize];
+    NAPAGENT_ISOLATION isolation;
+};
+
+static HRESULT process_soh_response_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
+{
+    struct process_soh_response_args *args = arg;
+
+    return NapAgentEcProcessSoHResponse(agent, cookie, &args->facts, args->size, args->response, &args->isolation);
 }
 
-static HRESULT session_stop(void *session)
+static void process_soh_response_free(void *arg)
 {
-    return ec_session_stop(session);
+    MIDL_user_free(((struct process_soh_response_args *)arg)->isolation.failure_url);
 }
 
-static const struct session_ops session_ops = { session_addref, session_release, session_dropped, session_stop };
-
-static HRESULT begin_call(struct binding *binding, struct ec_session **session)
+static const struct agent_method process_soh_response_method =
 {
-    return binding_state_begin_call(&binding->state, (void **)session);
+    .name = "NapAgentEcProcessSoHResponse",
+    .stub = process_soh_response_stub,
+    .free_out = process_soh_response_free,
+    .args_size = sizeof(struct process_soh_response_args)
+};
+
+static HRESULT connection_down_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *facts)
+{
+    return NapAgentEcConnectionDown(agent, cookie, facts);
 }
 
-static void end_call(struct binding *binding, struct ec_session *session)
+static const struct agent_method connection_down_method =
+{
+    .name = "NapAgentEcConnectionDown",
+    .stub = connection_down_stub,
+    .args_size = sizeof(NAPAGENT_CONNECTION_FACTS)
+};
+
+static HRESULT soh_change_failure_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args)
+{
+    (void)args;
+    return NapAgentEcSoHChangeFailure(agent, cookie);
+}
+
+static const struct agent_method soh_change_failure_method =
+{
+    .name = "NapAgentEcSoHChangeFailure",
+    .stub = soh_change_failure_stub,
+    .args_size = 0
+};
+
+/* The COM object */
+
+static HRESULT begin_call(struct binding *binding, struct session **session)
+{
+    return binding_state_begin_call(&binding->state, session);
+}
+
+static void end_call(struct binding *binding, struct session *session)
 {
     binding_state_end_call(&binding->state, session);
 }
 
 static HRESULT WINAPI binding_QueryInterface(INapEnforcementClientBinding *iface, REFIID riid, void **out)
 {
+    TRACE("%p, %s, %p\n", iface, nap_dbgstr_guid(riid), out);
     if (!out) return E_POINTER;
     if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapEnforcementClientBinding))
     {
@@ -66,6 +138,7 @@ static HRESULT WINAPI binding_QueryInterface(INapEnforcementClientBinding *iface
         INapEnforcementClientBinding_AddRef(iface);
         return S_OK;
     }
+    WARN("%s not implemented\n", nap_dbgstr_guid(riid));
     *out = NULL;
     return E_NOINTERFACE;
 }
@@ -73,8 +146,10 @@ static HRESULT WINAPI binding_QueryInterface(INapEnforcementClientBinding *iface
 static ULONG WINAPI binding_AddRef(INapEnforcementClientBinding *iface)
 {
     struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
+    ULONG refs = InterlockedIncrement(&binding->refs);
 
-    return InterlockedIncrement(&binding->refs);
+    TRACE("%p, refcount %lu\n", iface, refs);
+    return refs;
 }
 
 static ULONG WINAPI binding_Release(INapEnforcementClientBinding *iface)
@@ -82,6 +157,7 @@ static ULONG WINAPI binding_Release(INapEnforcementClientBinding *iface)
     struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
     ULONG refs = InterlockedDecrement(&binding->refs);
 
+    TRACE("%p, refcount %lu\n", iface, refs);
     if (!refs)
     {
         binding_state_destroy(&binding->state);
@@ -100,10 +176,10 @@ struct start_context
 };
 
 /* Runs under the state's lock. */
-static HRESULT start_session(void *context, void **session)
+static HRESULT start_session(void *context, struct session **session)
 {
     struct start_context *start = context;
-    HRESULT hr = ec_session_start(start->id, start->callback, start->binding->quota, (struct ec_session **)session);
+    HRESULT hr = ec_session_start(start->id, start->callback, start->binding->quota, session);
 
     if (SUCCEEDED(hr)) start->binding->id = start->id;
     return hr;
@@ -113,33 +189,43 @@ static HRESULT WINAPI binding_Initialize(INapEnforcementClientBinding *iface, En
                                          INapEnforcementClientCallback *callback)
 {
     struct start_context start = { impl_from_INapEnforcementClientBinding(iface), id, callback };
+    HRESULT hr;
 
-    if (!callback) return E_INVALIDARG;
-    return binding_state_initialize(&start.binding->state, start_session, &start);
+    TRACE("%p, %u, %p\n", iface, id, callback);
+    if (!callback) hr = E_INVALIDARG;
+    else hr = binding_state_initialize(&start.binding->state, start_session, &start);
+    TRACE("%p: 0x%08lx\n", iface, hr);
+    return hr;
 }
 
 static HRESULT WINAPI binding_Uninitialize(INapEnforcementClientBinding *iface)
 {
-    return binding_state_uninitialize(&impl_from_INapEnforcementClientBinding(iface)->state);
+    HRESULT hr = binding_state_uninitialize(&impl_from_INapEnforcementClientBinding(iface)->state);
+
+    TRACE("%p: 0x%08lx\n", iface, hr);
+    return hr;
 }
 
 static HRESULT WINAPI binding_CreateConnection(INapEnforcementClientBinding *iface,
                                                INapEnforcementClientConnection **connection)
 {
     struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
-    struct ec_session *session;
+    struct session *session;
+    UINT64 cookie;
     HRESULT hr;
 
+    TRACE("%p, %p\n", iface, connection);
     if (!connection) return E_POINTER;
     *connection = NULL;
     if (FAILED(hr = begin_call(binding, &session))) return hr;
     /* No RPC of its own, but like every binding method it reports a lost agent. */
-    if (FAILED(hr = session_link_check(ec_session_link(session)))) ;
+    if (FAILED(hr = agent_session_ready(&session->agent, &cookie))) ;
     /* docs/decisions.md: the 21st live connection is refused as a resource limit. */
     else if (!connection_quota_take(binding->quota, maxConnectionCountPerEnforcer)) hr = E_OUTOFMEMORY;
     else if (FAILED(hr = connection_create(binding->id, binding->quota, connection)))
         connection_quota_give_back(binding->quota, &GUID_NULL);
     end_call(binding, session);
+    TRACE("%p: 0x%08lx, %p\n", iface, hr, *connection);
     return hr;
 }
 
@@ -155,43 +241,40 @@ static HRESULT read_facts(struct binding *binding, INapEnforcementClientConnecti
 }
 
 /* Writes the agent's request, correlation id and flags onto the connection. */
-static HRESULT store_request(INapEnforcementClientConnection *connection, const NAPAGENT_BLOB *request,
-                             const NAPAGENT_CORRELATION *correlation, BYTE flags)
+static HRESULT store_request(INapEnforcementClientConnection *connection, const struct get_soh_request_args *args)
 {
-    NetworkSoHRequest soh = { request->size, request->data };
-    CorrelationId id = { correlation->conn_id, correlation->time_stamp };
+    NetworkSoHRequest soh = { args->request.size, args->request.data };
+    CorrelationId id = { args->correlation.conn_id, args->correlation.time_stamp };
     HRESULT hr;
 
     if (FAILED(hr = INapEnforcementClientConnection_SetSoHRequest(connection, &soh))) return hr;
     if (FAILED(hr = INapEnforcementClientConnection_SetCorrelationId(connection, id))) return hr;
-    return INapEnforcementClientConnection_SetFlags(connection, flags);
+    return INapEnforcementClientConnection_SetFlags(connection, args->flags);
 }
 
 static HRESULT WINAPI binding_GetSoHRequest(INapEnforcementClientBinding *iface,
                                             INapEnforcementClientConnection *connection, BOOL *retrigger)
 {
     struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
-    NAPAGENT_CONNECTION_FACTS facts;
-    NAPAGENT_CORRELATION correlation;
-    NAPAGENT_BLOB request;
-    struct ec_session *session;
-    BYTE flags = 0;
-    BOOL hint = FALSE;
+    struct get_soh_request_args args = { 0 };
+    struct session *session;
     HRESULT hr;
 
+    TRACE("%p, %p, %p\n", iface, connection, retrigger);
     if (FAILED(hr = begin_call(binding, &session))) return hr;
     if (!connection) hr = E_INVALIDARG;
     else if (!retrigger) hr = E_POINTER;
-    else if (SUCCEEDED(hr = read_facts(binding, connection, &facts)))
+    else if (SUCCEEDED(hr = read_facts(binding, connection, &args.facts)))
     {
         /* Released connections stop counting before this one is added. */
         ec_session_report_gone(session);
-        hr = agent_link_get_soh_request(ec_session_link(session), &facts, &correlation, &flags, &hint, &request);
-        if (SUCCEEDED(hr)) hr = store_request(connection, &request, &correlation, flags);
-        if (SUCCEEDED(hr)) *retrigger = hint;
-        agent_link_free_blob(&request);
+        if (SUCCEEDED(hr = agent_call(&session->agent, &get_soh_request_method, &args)))
+            hr = store_request(connection, &args);
+        if (SUCCEEDED(hr)) *retrigger = args.retrigger;
+        MIDL_user_free(args.request.data);
     }
     end_call(binding, session);
+    TRACE("%p: 0x%08lx, %u bytes, retrigger %d\n", iface, hr, args.request.size, args.retrigger);
     return hr;
 }
 
@@ -220,29 +303,47 @@ static HRESULT store_isolation(INapEnforcementClientConnection *connection, cons
     return hr;
 }
 
+/* The response the EC set on the connection, into the call's arguments.
+ * Longer than any SoH: the agent would only refuse it. */
+static HRESULT read_response(INapEnforcementClientConnection *connection, struct process_soh_response_args *args)
+{
+    NetworkSoHResponse *response = NULL;
+    HRESULT hr;
+
+    if (FAILED(hr = INapEnforcementClientConnection_GetSoHResponse(connection, &response))) return hr;
+    if (response && response->size > maxNetworkSoHSize) hr = NAP_E_INVALID_PACKET;
+    else if (response && response->size)
+    {
+        args->size = response->size;
+        memcpy(args->response, response->data, response->size);
+    }
+    if (response) CoTaskMemFree(response->data);
+    CoTaskMemFree(response);
+    return hr;
+}
+
 static HRESULT WINAPI binding_ProcessSoHResponse(INapEnforcementClientBinding *iface,
                                                  INapEnforcementClientConnection *connection)
 {
     struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
-    NAPAGENT_CONNECTION_FACTS facts;
-    NAPAGENT_ISOLATION isolation;
-    NetworkSoHResponse *response = NULL;
-    struct ec_session *session;
+    struct process_soh_response_args *args;
+    struct session *session;
     HRESULT hr;
 
+    TRACE("%p, %p\n", iface, connection);
     if (FAILED(hr = begin_call(binding, &session))) return hr;
     if (!connection) hr = E_INVALIDARG;
-    else if (SUCCEEDED(hr = read_facts(binding, connection, &facts))
-             && SUCCEEDED(hr = INapEnforcementClientConnection_GetSoHResponse(connection, &response)))
+    else if (!(args = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*args)))) hr = E_OUTOFMEMORY;
+    else
     {
-        hr = agent_link_process_soh_response(ec_session_link(session), &facts, response ? response->data : NULL,
-                                             response ? response->size : 0, &isolation);
-        if (SUCCEEDED(hr)) hr = store_isolation(connection, &isolation);
-        agent_link_free_isolation(&isolation);
-        if (response) CoTaskMemFree(response->data);
-        CoTaskMemFree(response);
+        if (SUCCEEDED(hr = read_facts(binding, connection, &args->facts)) && SUCCEEDED(hr = read_response(connection, args))
+            && SUCCEEDED(hr = agent_call(&session->agent, &process_soh_response_method, args)))
+            hr = store_isolation(connection, &args->isolation);
+        MIDL_user_free(args->isolation.failure_url);
+        HeapFree(GetProcessHeap(), 0, args);
     }
     end_call(binding, session);
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
@@ -251,26 +352,30 @@ static HRESULT WINAPI binding_NotifyConnectionStateDown(INapEnforcementClientBin
 {
     struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
     NAPAGENT_CONNECTION_FACTS facts;
-    struct ec_session *session;
+    struct session *session;
     HRESULT hr;
 
+    TRACE("%p, %p\n", iface, connection);
     if (FAILED(hr = begin_call(binding, &session))) return hr;
     if (!connection) hr = E_INVALIDARG;
     else if (SUCCEEDED(hr = read_facts(binding, connection, &facts)))
-        hr = agent_link_connection_down(ec_session_link(session), &facts);
+        hr = agent_call(&session->agent, &connection_down_method, &facts);
     end_call(binding, session);
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
 static HRESULT WINAPI binding_NotifySoHChangeFailure(INapEnforcementClientBinding *iface)
 {
     struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
-    struct ec_session *session;
+    struct session *session;
     HRESULT hr;
 
+    TRACE("%p\n", iface);
     if (FAILED(hr = begin_call(binding, &session))) return hr;
-    hr = agent_link_soh_change_failure(ec_session_link(session));
+    hr = agent_call(&session->agent, &soh_change_failure_method, NULL);
     end_call(binding, session);
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
@@ -301,7 +406,7 @@ HRESULT binding_create(REFIID riid, void **out)
     }
     binding->INapEnforcementClientBinding_iface.lpVtbl = &binding_vtbl;
     binding->refs = 1;
-    binding_state_init(&binding->state, &session_ops);
+    binding_state_init(&binding->state);
     com_server_object_created();
 
     hr = INapEnforcementClientBinding_QueryInterface(&binding->INapEnforcementClientBinding_iface, riid, out);

@@ -8,10 +8,10 @@
  */
 #include "binding_state.h"
 #include "nap_hresults.h"
+#include "session.h"
 
-void binding_state_init(struct binding_state *state, const struct session_ops *ops)
+void binding_state_init(struct binding_state *state)
 {
-    state->ops = ops;
     InitializeCriticalSection(&state->cs);
     InitializeConditionVariable(&state->idle);
     state->initialized = FALSE;
@@ -21,7 +21,7 @@ void binding_state_init(struct binding_state *state, const struct session_ops *o
 
 static HRESULT end_session(struct binding_state *state)
 {
-    void *session;
+    struct session *session;
 
     EnterCriticalSection(&state->cs);
     session = state->session;
@@ -30,7 +30,7 @@ static HRESULT end_session(struct binding_state *state)
     /* Calls in flight end within the call timeout, even with a hung agent. */
     while (state->calls_in_flight) SleepConditionVariableCS(&state->idle, &state->cs, INFINITE);
     LeaveCriticalSection(&state->cs);
-    return session ? state->ops->stop(session) : S_OK;
+    return session ? session_stop(session) : S_OK;
 }
 
 void binding_state_destroy(struct binding_state *state)
@@ -43,13 +43,13 @@ void binding_state_destroy(struct binding_state *state)
 /* Caller holds state->cs. */
 static BOOL bound(const struct binding_state *state)
 {
-    return state->initialized && !state->ops->dropped(state->session);
+    return state->initialized && !session_dropped(state->session);
 }
 
-HRESULT binding_state_initialize(struct binding_state *state, HRESULT (*start)(void *context, void **session),
+HRESULT binding_state_initialize(struct binding_state *state, HRESULT (*start)(void *context, struct session **session),
                                  void *context)
 {
-    void *stale = NULL;
+    struct session *stale = NULL;
     HRESULT hr;
 
     EnterCriticalSection(&state->cs);
@@ -63,7 +63,7 @@ HRESULT binding_state_initialize(struct binding_state *state, HRESULT (*start)(v
     hr = state->initialized ? HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED) : start(context, &state->session);
     if (SUCCEEDED(hr)) state->initialized = TRUE;
     LeaveCriticalSection(&state->cs);
-    if (stale) state->ops->stop(stale);
+    if (stale) session_stop(stale);
     return hr;
 }
 
@@ -78,7 +78,7 @@ HRESULT binding_state_uninitialize(struct binding_state *state)
     return end_session(state);
 }
 
-HRESULT binding_state_begin_call(struct binding_state *state, void **session)
+HRESULT binding_state_begin_call(struct binding_state *state, struct session **session)
 {
     HRESULT hr = NAP_E_NOT_INITIALIZED;
 
@@ -86,7 +86,7 @@ HRESULT binding_state_begin_call(struct binding_state *state, void **session)
     if (bound(state))
     {
         *session = state->session;
-        state->ops->addref(*session);
+        session_addref(*session);
         state->calls_in_flight++;
         hr = S_OK;
     }
@@ -94,10 +94,10 @@ HRESULT binding_state_begin_call(struct binding_state *state, void **session)
     return hr;
 }
 
-void binding_state_end_call(struct binding_state *state, void *session)
+void binding_state_end_call(struct binding_state *state, struct session *session)
 {
     EnterCriticalSection(&state->cs);
     if (!--state->calls_in_flight) WakeAllConditionVariable(&state->idle);
     LeaveCriticalSection(&state->cs);
-    state->ops->release(session);
+    session_release(session);
 }

@@ -1,46 +1,38 @@
 /*
- * One long poll per process for the events of every EC session in it
+ * One long poll per process for the events of every session (EC and SHA) in it
  *
  * Copyright 2026 The open NAP client authors
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "event_pump.h"
-#include "napagent_rpc.h"
-#include "agent_endpoint.h"
-#include "rpc_guard.h"
+#include "agent_call.h"
 #include "module_thread.h"
+#include "nap_trace.h"
 
-/* Why one poll per process and not one per session: under Wine every reply is
- * a separate pipe write and wake-up in the agent, so telling 20 ECs of one
- * process that the SoH changed cost 20 replies one after the other.  One poll
- * carries them all in one reply, and each session's own thread runs its
+NAP_TRACE_USE_MODULE_CHANNEL();
+
+/* Why one poll per process and not one per session: under Wine every reply
+ * is a separate pipe write and wake-up in the agent, so telling 20 ECs of
+ * one process that the SoH changed cost 20 replies one after the other.  One
+ * poll carries them all in one reply, and each session's own thread runs its
  * callback (bench_fanout, docs/benchmarks.md). */
 
-/* How long one poll waits in the agent before it answers "no event". */
+/* How long one poll waits in the agent before it answers "no event"; the
+ * call's bound is this plus the usual call bound. */
 #define PUMP_POLL_MS 5000
 /* Pauses while the agent is not there: short first, then 5 a second. */
 #define PUMP_RETRY_FIRST_MS 5
 #define PUMP_RETRY_MAX_MS 200
-/* Events that came for a session whose bind reply has not reached its
- * binding yet (the agent may answer the poll first): kept this long. */
-#define STRAY_COUNT 16
+/* Events that came for a session whose open has not reached its binding
+ * yet (the agent may answer the poll first): kept this long. */
+#define STRAY_MAX 64
 #define STRAY_KEEP_MS 10000
 
 struct stray
 {
-    UINT64 cookie;
-    UINT32 pending;
+    struct mailbox_event *event;
     ULONGLONG at;
-};
-
-struct poll_call
-{
-    RPC_BINDING_HANDLE binding;
-    UINT16 cookie_count;
-    UINT64 cookies[NAPAGENT_MAX_POLLED_COOKIES];
-    UINT16 event_count;
-    NAPAGENT_EC_EVENT *events;
 };
 
 static SRWLOCK pump_lock = SRWLOCK_INIT;
@@ -51,47 +43,87 @@ static CONDITION_VARIABLE mail_cv = CONDITION_VARIABLE_INIT;
 static struct event_mailbox *watched[NAPAGENT_MAX_POLLED_COOKIES];
 static unsigned int watched_count;
 static BOOL pump_running;
-static struct stray strays[STRAY_COUNT];
-/* The running pump's; a pump that is ending no longer touches it. */
-static struct poll_call pump_call;
+static struct stray strays[STRAY_MAX];
+
+void mailbox_event_free(struct mailbox_event *event)
+{
+    if (!event) return;
+    MIDL_user_free(event->event.soh.data);
+    MIDL_user_free(event->event.other.data);
+    HeapFree(GetProcessHeap(), 0, event);
+}
 
 void event_mailbox_init(struct event_mailbox *mailbox)
 {
-    mailbox->cookie = 0;
-    mailbox->pending = 0;
-    mailbox->woken = FALSE;
+    ZeroMemory(mailbox, sizeof(*mailbox));
 }
 
 void event_mailbox_destroy(struct event_mailbox *mailbox)
 {
+    struct mailbox_event *event;
+
     event_pump_unwatch(mailbox);
+    while ((event = mailbox->head))
+    {
+        mailbox->head = event->next;
+        mailbox_event_free(event);
+    }
 }
 
 void event_mailbox_wake(struct event_mailbox *mailbox)
 {
     AcquireSRWLockExclusive(&pump_lock);
     mailbox->woken = TRUE;
-    WakeAllConditionVariable(&mail_cv);
     ReleaseSRWLockExclusive(&pump_lock);
+    WakeAllConditionVariable(&mail_cv);
 }
 
-UINT32 event_mailbox_wait(struct event_mailbox *mailbox, DWORD timeout_ms)
+struct mailbox_event *event_mailbox_wait(struct event_mailbox *mailbox, DWORD timeout_ms, BOOL take)
 {
     ULONGLONG deadline = GetTickCount64() + timeout_ms;
-    UINT32 pending;
+    struct mailbox_event *event = NULL;
 
     AcquireSRWLockExclusive(&pump_lock);
-    while (!mailbox->pending && !mailbox->woken)
+    while ((!take || !mailbox->head) && !mailbox->woken)
     {
         ULONGLONG now = GetTickCount64();
         if (now >= deadline) break;
         SleepConditionVariableSRW(&mail_cv, &pump_lock, (DWORD)(deadline - now), 0);
     }
-    pending = mailbox->pending;
-    mailbox->pending = 0;
+    if (take && (event = mailbox->head))
+    {
+        mailbox->head = event->next;
+        if (!mailbox->head) mailbox->tail = NULL;
+        event->next = NULL;
+    }
     mailbox->woken = FALSE;
     ReleaseSRWLockExclusive(&pump_lock);
-    return pending;
+    return event;
+}
+
+/* Caller holds pump_lock.  A payload-less event waiting already (an EC's
+ * NotifySoHChange twice) runs once. */
+static BOOL already_there(const struct event_mailbox *mailbox, const NAPAGENT_EVENT *event)
+{
+    const struct mailbox_event *queued;
+
+    if (event->soh.size || event->other.size) return FALSE;
+    for (queued = mailbox->head; queued; queued = queued->next)
+        if (queued->event.type == event->type && !queued->event.soh.size && !queued->event.other.size) return TRUE;
+    return FALSE;
+}
+
+/* Caller holds pump_lock; takes the event. */
+static void post(struct event_mailbox *mailbox, struct mailbox_event *event)
+{
+    if (already_there(mailbox, &event->event))
+    {
+        mailbox_event_free(event);
+        return;
+    }
+    if (mailbox->tail) mailbox->tail->next = event;
+    else mailbox->head = event;
+    mailbox->tail = event;
 }
 
 /* Caller holds pump_lock. */
@@ -101,161 +133,195 @@ static void forget(unsigned int index)
     watched[index] = watched[--watched_count];
 }
 
-/* Caller holds pump_lock, and wakes mail_cv after. */
-static void post(struct event_mailbox *mailbox, UINT32 event)
-{
-    mailbox->pending |= EVENT_BIT(event);
-}
-
-/* Caller holds pump_lock: the events of a session no mailbox watches yet. */
-static void keep_stray(UINT64 cookie, UINT32 event, ULONGLONG now)
+/* Caller holds pump_lock: an event for a session no mailbox watches yet.
+ * Full: the oldest goes. */
+static void keep_stray(struct mailbox_event *event, ULONGLONG now)
 {
     unsigned int i, slot = 0;
 
-    for (i = 0; i < STRAY_COUNT; i++)
+    for (i = 0; i < STRAY_MAX; i++)
     {
-        if (strays[i].cookie == cookie) break;
-        /* An empty slot, else the oldest. */
-        if (strays[slot].cookie && (!strays[i].cookie || strays[i].at < strays[slot].at)) slot = i;
+        if (!strays[i].event) break;
+        if (strays[i].at < strays[slot].at) slot = i;
     }
-    if (i == STRAY_COUNT)
+    if (i == STRAY_MAX)
     {
+        mailbox_event_free(strays[slot].event);
         i = slot;
-        strays[i].cookie = cookie;
-        strays[i].pending = 0;
     }
-    strays[i].pending |= EVENT_BIT(event);
+    strays[i].event = event;
     strays[i].at = now;
 }
 
-/* Caller holds pump_lock. */
-static UINT32 claim_strays(UINT64 cookie, ULONGLONG now)
+/* Caller holds pump_lock: hands the mailbox what came for its cookie, in order. */
+static void claim_strays(struct event_mailbox *mailbox, ULONGLONG now)
 {
-    UINT32 pending = 0;
-    unsigned int i;
+    unsigned int i, first;
 
-    for (i = 0; i < STRAY_COUNT; i++)
+    for (;;)
     {
-        if (!strays[i].cookie || now - strays[i].at > STRAY_KEEP_MS) strays[i].cookie = 0;
-        else if (strays[i].cookie == cookie)
+        for (i = 0, first = STRAY_MAX; i < STRAY_MAX; i++)
         {
-            pending |= strays[i].pending;
-            strays[i].cookie = 0;
+            if (!strays[i].event) continue;
+            if (now - strays[i].at > STRAY_KEEP_MS)
+            {
+                mailbox_event_free(strays[i].event);
+                strays[i].event = NULL;
+            }
+            else if (strays[i].event->event.cookie == mailbox->cookie
+                     && (first == STRAY_MAX || strays[i].at < strays[first].at))
+                first = i;
         }
+        if (first == STRAY_MAX) return;
+        post(mailbox, strays[first].event);
+        strays[first].event = NULL;
     }
-    return pending;
 }
 
-static void deliver(const NAPAGENT_EC_EVENT *events, UINT16 count)
+/* Takes the events of one reply; the array itself stays the caller's. */
+static void deliver(NAPAGENT_EVENT *events, UINT16 count)
 {
     ULONGLONG now = GetTickCount64();
+    struct mailbox_event *event;
     UINT16 i;
     unsigned int k;
 
     AcquireSRWLockExclusive(&pump_lock);
     for (i = 0; i < count; i++)
     {
+        if (!(event = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*event))))
+        {
+            MIDL_user_free(events[i].soh.data);
+            MIDL_user_free(events[i].other.data);
+            continue;
+        }
+        event->event = events[i];
         for (k = 0; k < watched_count && watched[k]->cookie != events[i].cookie; k++);
         if (k == watched_count)
         {
-            if (events[i].event != NAPAGENT_EVENT_CLOSED) keep_stray(events[i].cookie, events[i].event, now);
+            if (events[i].type == NAPAGENT_EVENT_CLOSED) mailbox_event_free(event);
+            else keep_stray(event, now);
             continue;
         }
-        post(watched[k], events[i].event);
-        if (events[i].event == NAPAGENT_EVENT_CLOSED) forget(k);
+        post(watched[k], event);
+        if (events[i].type == NAPAGENT_EVENT_CLOSED) forget(k);
     }
     ReleaseSRWLockExclusive(&pump_lock);
     /* Outside the lock: each waiter takes it at once. */
     WakeAllConditionVariable(&mail_cv);
 }
 
-/* The agent went away: every session rebinds, each on its own thread. */
+/* Caller holds pump_lock: tells a mailbox its session is gone. */
+static void post_closed(struct event_mailbox *mailbox)
+{
+    struct mailbox_event *event = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*event));
+
+    if (event)
+    {
+        event->event.cookie = mailbox->cookie;
+        event->event.type = NAPAGENT_EVENT_CLOSED;
+        post(mailbox, event);
+    }
+    mailbox->woken = TRUE;
+}
+
+/* The agent went away: every session opens again, each on its own thread. */
 static void lose_all(void)
 {
     AcquireSRWLockExclusive(&pump_lock);
     while (watched_count)
     {
-        post(watched[0], NAPAGENT_EVENT_CLOSED);
+        post_closed(watched[0]);
         forget(0);
     }
-    WakeAllConditionVariable(&mail_cv);
     ReleaseSRWLockExclusive(&pump_lock);
+    WakeAllConditionVariable(&mail_cv);
 }
 
-static HRESULT poll_thunk(void *arg)
+struct wait_args
 {
-    struct poll_call *call = arg;
+    UINT16 cookie_count;
+    UINT64 cookies[NAPAGENT_MAX_POLLED_COOKIES];
+    UINT16 event_count;
+    NAPAGENT_EVENT *events;
+};
 
-    return NapAgentEcWaitEvents(call->binding, GetCurrentProcessId(), call->cookie_count, call->cookies,
-                                PUMP_POLL_MS, &call->event_count, &call->events);
+static HRESULT wait_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
+{
+    struct wait_args *args = arg;
+
+    (void)cookie;
+    return NapAgentWaitEvents(agent, GetCurrentProcessId(), args->cookie_count, args->cookies, PUMP_POLL_MS,
+                              &args->event_count, &args->events);
 }
+
+static void wait_free(void *arg)
+{
+    struct wait_args *args = arg;
+    UINT16 i;
+
+    for (i = 0; args->events && i < args->event_count; i++)
+    {
+        MIDL_user_free(args->events[i].soh.data);
+        MIDL_user_free(args->events[i].other.data);
+    }
+    MIDL_user_free(args->events);
+    args->events = NULL;
+}
+
+static const struct agent_method wait_method =
+{
+    .name = "NapAgentWaitEvents",
+    .stub = wait_stub,
+    .free_out = wait_free,
+    .args_size = sizeof(struct wait_args),
+    .wait_ms = PUMP_POLL_MS
+};
 
 /* The cookies to poll for; FALSE (and the pump ends) when none is watched. */
-static BOOL collect_cookies(struct poll_call *call)
+static BOOL collect_cookies(struct wait_args *args)
 {
     unsigned int k;
     BOOL any;
 
     AcquireSRWLockExclusive(&pump_lock);
-    for (k = 0; k < watched_count; k++) call->cookies[k] = watched[k]->cookie;
-    call->cookie_count = (UINT16)watched_count;
+    for (k = 0; k < watched_count; k++) args->cookies[k] = watched[k]->cookie;
+    args->cookie_count = (UINT16)watched_count;
     if (!(any = watched_count != 0)) pump_running = FALSE;
     ReleaseSRWLockExclusive(&pump_lock);
     return any;
 }
 
-/* Points *binding at the agent running now (a restarted one listens on a new endpoint). */
-static BOOL bind_to_agent(RPC_BINDING_HANDLE *binding, WCHAR *endpoint, DWORD size)
+static DWORD WINAPI pump_thread(void *unused)
 {
-    WCHAR now[NAPAGENT_ENDPOINT_MAX];
-
-    if (!agent_endpoint_find(now, ARRAYSIZE(now))) return FALSE;
-    if (*binding && !lstrcmpW(now, endpoint)) return TRUE;
-    if (*binding) RpcBindingFree(binding);
-    return agent_endpoint_bind_to(binding, endpoint, size) == RPC_S_OK;
-}
-
-static void pump(void)
-{
-    WCHAR endpoint[NAPAGENT_ENDPOINT_MAX] = { 0 };
-    RPC_BINDING_HANDLE binding = NULL;
     DWORD retry_ms = PUMP_RETRY_FIRST_MS;
-    struct poll_call *call = &pump_call;
+    struct wait_args args;
+    HRESULT hr;
 
-    while (collect_cookies(call))
+    (void)unused;
+    while (collect_cookies(&args))
     {
-        HRESULT hr = E_FAIL;
-
-        call->events = NULL;
-        call->event_count = 0;
-        if (bind_to_agent(&binding, endpoint, ARRAYSIZE(endpoint)))
-        {
-            call->binding = binding;
-            hr = rpc_guarded_call(poll_thunk, call, NULL);
-        }
+        args.event_count = 0;
+        args.events = NULL;
+        hr = agent_call(NULL, &wait_method, &args);
         if (SUCCEEDED(hr))
         {
             retry_ms = PUMP_RETRY_FIRST_MS;
-            deliver(call->events, call->event_count);
+            deliver(args.events, args.event_count);
+            MIDL_user_free(args.events);
         }
+        /* A hung agent: ask again; a new agent would answer CLOSED. */
+        else if (hr == RPC_E_TIMEOUT) WARN("NapAgentWaitEvents: no answer in time\n");
         else
         {
             /* Gone, or refusing us: the sessions find out for themselves. */
+            TRACE("NapAgentWaitEvents: 0x%08lx, every session opens again\n", hr);
+            wait_free(&args);
             lose_all();
-            if (binding) RpcBindingFree(&binding);
             Sleep(retry_ms);
             retry_ms = min(retry_ms * 2, PUMP_RETRY_MAX_MS);
         }
-        MIDL_user_free(call->events);
     }
-    if (binding) RpcBindingFree(&binding);
-}
-
-/* A module thread: it keeps qagent.dll loaded under a poll still in the agent. */
-static DWORD WINAPI pump_thread(void *unused)
-{
-    (void)unused;
-    pump();
     return 0;
 }
 
@@ -265,16 +331,35 @@ static HRESULT start_pump(void)
     HANDLE thread;
 
     if (pump_running) return S_OK;
+    /* The thread keeps qagent.dll loaded until it has left it. */
     if (!(thread = module_thread_start(pump_thread, NULL, NULL))) return HRESULT_FROM_WIN32(GetLastError());
     CloseHandle(thread);
     pump_running = TRUE;
     return S_OK;
 }
 
+/* Caller holds pump_lock: a CLOSED still waiting was about the session watched before. */
+static void drop_old_closed(struct event_mailbox *mailbox)
+{
+    struct mailbox_event **link = &mailbox->head, *event;
+
+    mailbox->tail = NULL;
+    while ((event = *link))
+    {
+        if (event->event.type == NAPAGENT_EVENT_CLOSED)
+        {
+            *link = event->next;
+            mailbox_event_free(event);
+            continue;
+        }
+        mailbox->tail = event;
+        link = &event->next;
+    }
+}
+
 HRESULT event_pump_watch(struct event_mailbox *mailbox, UINT64 cookie)
 {
-    UINT32 pending;
-    HRESULT hr = S_OK;
+    HRESULT hr;
     unsigned int k;
 
     AcquireSRWLockExclusive(&pump_lock);
@@ -284,16 +369,12 @@ HRESULT event_pump_watch(struct event_mailbox *mailbox, UINT64 cookie)
     if (SUCCEEDED(hr))
     {
         if (k == watched_count) watched[watched_count++] = mailbox;
-        /* A CLOSED still pending was about the session watched before. */
-        if (mailbox->cookie != cookie) mailbox->pending &= ~EVENT_BIT(NAPAGENT_EVENT_CLOSED);
+        if (mailbox->cookie != cookie) drop_old_closed(mailbox);
         mailbox->cookie = cookie;
-        if ((pending = claim_strays(cookie, GetTickCount64())))
-        {
-            mailbox->pending |= pending;
-            WakeAllConditionVariable(&mail_cv);
-        }
+        claim_strays(mailbox, GetTickCount64());
     }
     ReleaseSRWLockExclusive(&pump_lock);
+    if (SUCCEEDED(hr)) WakeAllConditionVariable(&mail_cv);
     return hr;
 }
 

@@ -1,5 +1,5 @@
 /*
- * One long poll per process for the events of every EC session in it
+ * One long poll per process for the events of every session (EC and SHA) in it
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -9,32 +9,40 @@
 #define NAP_EVENT_PUMP_H
 
 #include <windows.h>
+#include "napagent_rpc.h"
 
-/* Where the pump leaves one session's events, for the session's event
- * thread to take; nothing of the pump ever blocks on it.  All fields are the
- * pump's, under its lock. */
-struct event_mailbox
+/* One event as the pump leaves it: its blobs are the mailbox's (MIDL). */
+struct mailbox_event
 {
-    UINT64 cookie;       /* the session the mailbox is watched for; 0: not watched */
-    UINT32 pending;      /* EVENT_BIT() of each event posted and not taken */
-    BOOL woken;          /* event_mailbox_wake was called */
+    struct mailbox_event *next;
+    NAPAGENT_EVENT event;
 };
 
-#define EVENT_BIT(event) (1u << (event))
+/* Where the pump leaves one session's events, oldest first, for the
+ * session's callback thread; nothing of the pump ever blocks on it.  All
+ * fields are the pump's, under its lock. */
+struct event_mailbox
+{
+    UINT64 cookie;                     /* the session watched for; 0: not watched */
+    struct mailbox_event *head, *tail;
+    BOOL woken;                        /* event_mailbox_wake was called */
+};
 
 void event_mailbox_init(struct event_mailbox *mailbox);
-/* Unwatches it. */
+/* Unwatches it and frees what it holds. */
 void event_mailbox_destroy(struct event_mailbox *mailbox);
-/* Ends a wait with nothing posted (the session is stopping). */
+/* Ends a wait with nothing taken (the session is stopping, or has work). */
 void event_mailbox_wake(struct event_mailbox *mailbox);
-/* Waits up to timeout_ms for events or a wake, then takes the events posted
- * since the last call, as EVENT_BIT()s (0: none). */
-UINT32 event_mailbox_wait(struct event_mailbox *mailbox, DWORD timeout_ms);
+/* Waits up to timeout_ms for an event or a wake; takes the oldest event
+ * (NULL: none).  take FALSE: only waits, and takes nothing. */
+struct mailbox_event *event_mailbox_wait(struct event_mailbox *mailbox, DWORD timeout_ms, BOOL take);
+void mailbox_event_free(struct mailbox_event *event);
 
 /* Makes the pump fetch the events of the session cookie names for this
- * mailbox (replacing what it watched before), starting the pump if none
- * runs.  Once the agent reports the session gone, or the pump loses the
- * agent, the mailbox gets NAPAGENT_EVENT_CLOSED and is no longer watched. */
+ * mailbox (replacing what it watched before; a CLOSED of the session before
+ * is dropped), starting the pump if none runs.  Once the agent reports the
+ * session gone, or the pump loses the agent, the mailbox gets a
+ * NAPAGENT_EVENT_CLOSED and is no longer watched. */
 HRESULT event_pump_watch(struct event_mailbox *mailbox, UINT64 cookie);
 void event_pump_unwatch(struct event_mailbox *mailbox);
 

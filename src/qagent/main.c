@@ -6,6 +6,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qagent_private.h"
+#include "nap_trace.h"
+
+/* What the code shared with the other modules (src/common) traces on:
+ * WINEDEBUG=+qagent shows it with the rest of qagent.dll. */
+NAP_TRACE_MODULE_CHANNEL(qagent);
 
 static HINSTANCE qagent_instance;
 

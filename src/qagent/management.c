@@ -7,17 +7,16 @@
  */
 #include "qagent_private.h"
 #include "NapManagement.h"
-#include "napagent_rpc.h"
-#include "agent_endpoint.h"
-#include "agent_service.h"
-#include "call_runner.h"
+#include "agent_call.h"
 #include "nap_hresults.h"
+#include "nap_trace.h"
 
-/* The object keeps no state: each call binds afresh to whichever agent runs
- * now, so that a restarted agent is found without any rebinding logic, and
- * starts the installed service first when no agent runs, as the bindings'
- * Initialize does: installers register SHAs and ECs while the demand-start
- * service is stopped. */
+NAP_TRACE_CHANNEL(qagent);
+
+/* The object keeps no state: each call goes to whichever agent runs now
+ * (agent_call.h), starting its installed service when none does, as
+ * installers register SHAs and ECs while the demand-start service is
+ * stopped. */
 struct management
 {
     INapClientManagement2 INapClientManagement2_iface;
@@ -29,71 +28,122 @@ static inline struct management *impl_from_INapClientManagement2(INapClientManag
     return CONTAINING_RECORD(iface, struct management, INapClientManagement2_iface);
 }
 
-/* Everything a call needs or returns lives in its job, never on the
- * caller's stack: a caller that timed out has returned while a worker may
- * still be in the call. */
-struct mgmt_job
+static void free_component_strings(NAPAGENT_COMPONENT *component)
 {
-    struct call_job job;
-    RPC_BINDING_HANDLE binding;
-    UINT32 id;
-    NAPAGENT_EC_INFO info;                      /* register: strings point into `strings` */
-    WCHAR strings[4][maxStringLength + 1];
-    UINT32 count;                               /* list */
-    NAPAGENT_EC_INFO *list;
-    NAPAGENT_CLIENT_INFO client;
-    NAPAGENT_SYSTEM_ISOLATION isolation;
+    MIDL_user_free(component->friendly_name);
+    MIDL_user_free(component->description);
+    MIDL_user_free(component->version);
+    MIDL_user_free(component->vendor_name);
+}
+
+/* The calls to the agent (agent_call.h): args structs and stub adapters. */
+
+static HRESULT client_info_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *info)
+{
+    (void)cookie;
+    return NapAgentGetClientInfo(agent, info);
+}
+
+static void client_info_free(void *arg)
+{
+    NAPAGENT_CLIENT_INFO *info = arg;
+
+    MIDL_user_free(info->name);
+    MIDL_user_free(info->description);
+    MIDL_user_free(info->protocol_version);
+}
+
+static const struct agent_method client_info_method =
+{
+    .name = "NapAgentGetClientInfo",
+    .stub = client_info_stub,
+    .free_out = client_info_free,
+    .args_size = sizeof(NAPAGENT_CLIENT_INFO),
+    .may_start_agent = TRUE
 };
 
-static void free_ec_info_strings(NAPAGENT_EC_INFO *info)
+struct register_args
 {
-    MIDL_user_free(info->friendly_name);
-    MIDL_user_free(info->description);
-    MIDL_user_free(info->version);
-    MIDL_user_free(info->vendor_name);
+    UINT32 kind;
+    NAPAGENT_COMPONENT component;      /* strings point into `strings` */
+    WCHAR strings[4][maxStringLength + 1];
+};
+
+static HRESULT register_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
+{
+    struct register_args *args = arg;
+
+    (void)cookie;
+    args->component.friendly_name = args->strings[0];
+    args->component.description = args->strings[1];
+    args->component.version = args->strings[2];
+    args->component.vendor_name = args->strings[3];
+    return NapAgentRegister(agent, args->kind, &args->component);
 }
 
-/* Runs on whichever thread lets go of the job last: frees what the stub
- * returned and nobody took. */
-static void destroy_job(struct call_job *base)
+static const struct agent_method register_method =
 {
-    struct mgmt_job *job = CONTAINING_RECORD(base, struct mgmt_job, job);
+    .name = "NapAgentRegister",
+    .stub = register_stub,
+    .args_size = sizeof(struct register_args),
+    .may_start_agent = TRUE
+};
+
+struct unregister_args
+{
+    UINT32 kind;
+    UINT32 id;
+};
+
+static HRESULT unregister_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
+{
+    struct unregister_args *args = arg;
+
+    (void)cookie;
+    return NapAgentUnregister(agent, args->kind, args->id);
+}
+
+static const struct agent_method unregister_method =
+{
+    .name = "NapAgentUnregister",
+    .stub = unregister_stub,
+    .args_size = sizeof(struct unregister_args),
+    .may_start_agent = TRUE
+};
+
+struct list_args
+{
+    UINT32 kind;
+    UINT32 count;
+    NAPAGENT_COMPONENT *list;
+};
+
+static HRESULT list_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
+{
+    struct list_args *args = arg;
+
+    (void)cookie;
+    return NapAgentList(agent, args->kind, &args->count, &args->list);
+}
+
+static void list_free(void *arg)
+{
+    struct list_args *args = arg;
     UINT32 i;
 
-    if (job->list)
-    {
-        for (i = 0; i < job->count; i++) free_ec_info_strings(&job->list[i]);
-        MIDL_user_free(job->list);
-    }
-    MIDL_user_free(job->client.name);
-    MIDL_user_free(job->client.description);
-    MIDL_user_free(job->client.protocol_version);
-    MIDL_user_free(job->isolation.failure_url);
-    if (job->binding) RpcBindingFree(&job->binding);
-    call_job_free(base);
+    for (i = 0; args->list && i < args->count; i++) free_component_strings(&args->list[i]);
+    MIDL_user_free(args->list);
+    args->list = NULL;
 }
 
-static struct mgmt_job *new_job(rpc_guarded_fn call)
+static const struct agent_method list_method =
 {
-    return call_job_create(sizeof(struct mgmt_job), call, destroy_job);
-}
-
-/* One bounded call to the agent, started first if its service is installed
- * and stopped (agent_service.c, bounded): its HRESULT, RPC_E_DISCONNECTED
- * when no agent runs nor could be started, or it went away, RPC_E_TIMEOUT
- * when it did not answer within the call timeout.  The caller still
- * releases the job. */
-static HRESULT run_job(struct mgmt_job *job)
-{
-    HRESULT hr;
-
-    if (FAILED(agent_service_ensure_running())) return RPC_E_DISCONNECTED;
-    /* The agent went away meanwhile: say so without touching a pipe. */
-    if (agent_endpoint_bind(&job->binding) != RPC_S_OK) return RPC_E_DISCONNECTED;
-    if (FAILED(hr = call_runner_run(&job->job, read_call_timeout()))) return hr;
-    if (job->job.exception_code && rpc_code_means_disconnected(job->job.exception_code)) return RPC_E_DISCONNECTED;
-    return job->job.hr;
-}
+    .name = "NapAgentList",
+    .stub = list_stub,
+    .free_out = list_free,
+    .args_size = sizeof(struct list_args),
+    .may_start_agent = TRUE
+};
 
 /* Allocations handed to the caller */
 
@@ -154,7 +204,7 @@ static void registration_strings_free(NapComponentRegistrationInfo *info)
 }
 
 /* On failure the strings made so far stay in *out for the caller to free. */
-static HRESULT registration_from_agent(NapComponentRegistrationInfo *out, const NAPAGENT_EC_INFO *info)
+static HRESULT registration_from_agent(NapComponentRegistrationInfo *out, const NAPAGENT_COMPONENT *info)
 {
     HRESULT hr;
 
@@ -174,7 +224,7 @@ static HRESULT registration_from_agent(NapComponentRegistrationInfo *out, const 
 /* One CoTaskMem array, each string its own block: what qutil's
  * FreeNapComponentRegistrationInfoArray(count, &array) frees.  No
  * registrations: a NULL array. */
-static HRESULT registrations_from_agent(const NAPAGENT_EC_INFO *list, UINT32 count, UINT16 *out_count,
+static HRESULT registrations_from_agent(const NAPAGENT_COMPONENT *list, UINT32 count, UINT16 *out_count,
                                         NapComponentRegistrationInfo **out)
 {
     NapComponentRegistrationInfo *array;
@@ -203,6 +253,7 @@ static HRESULT registrations_from_agent(const NAPAGENT_EC_INFO *list, UINT32 cou
 
 static HRESULT WINAPI management_QueryInterface(INapClientManagement2 *iface, REFIID riid, void **out)
 {
+    TRACE("%p, %s, %p\n", iface, nap_dbgstr_guid(riid), out);
     if (!out) return E_POINTER;
     if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapClientManagement)
         || IsEqualIID(riid, &IID_INapClientManagement2))
@@ -211,6 +262,7 @@ static HRESULT WINAPI management_QueryInterface(INapClientManagement2 *iface, RE
         INapClientManagement2_AddRef(iface);
         return S_OK;
     }
+    WARN("%s not implemented\n", nap_dbgstr_guid(riid));
     *out = NULL;
     return E_NOINTERFACE;
 }
@@ -237,184 +289,104 @@ static ULONG WINAPI management_Release(INapClientManagement2 *iface)
 
 /* GetNapClientInfo */
 
-static HRESULT client_info_thunk(void *arg)
-{
-    struct mgmt_job *job = arg;
-
-    return NapAgentGetClientInfo(job->binding, &job->client);
-}
-
 static HRESULT WINAPI management_GetNapClientInfo(INapClientManagement2 *iface, BOOL *enabled, CountedString **name,
                                                   CountedString **description, CountedString **version)
 {
-    struct mgmt_job *job;
+    NAPAGENT_CLIENT_INFO info = { 0 };
     HRESULT hr;
 
-    (void)iface;
+    TRACE("%p, %p, %p, %p, %p\n", iface, enabled, name, description, version);
     if (!enabled || !name || !description || !version) return E_POINTER;
     *enabled = FALSE;
     *name = *description = *version = NULL;
-    if (!(job = new_job(client_info_thunk))) return E_OUTOFMEMORY;
-    if (SUCCEEDED(hr = run_job(job))
-        && SUCCEEDED(hr = counted_string_alloc(job->client.name, name))
-        && SUCCEEDED(hr = counted_string_alloc(job->client.description, description))
-        && SUCCEEDED(hr = counted_string_alloc(job->client.protocol_version, version)))
-        *enabled = job->client.nap_enabled;
-    call_job_release(&job->job);
+    if (SUCCEEDED(hr = agent_call(NULL, &client_info_method, &info))
+        && SUCCEEDED(hr = counted_string_alloc(info.name, name))
+        && SUCCEEDED(hr = counted_string_alloc(info.description, description))
+        && SUCCEEDED(hr = counted_string_alloc(info.protocol_version, version)))
+        *enabled = info.nap_enabled;
+    client_info_free(&info);
     if (FAILED(hr))
     {
         counted_string_free(*name);
         counted_string_free(*description);
         *name = *description = NULL;
     }
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
 /* GetSystemIsolationInfo(Ex) */
 
-static HRESULT isolation_thunk(void *arg)
+static HRESULT get_isolation(INapClientManagement2 *iface, BOOL extended, void **out, BOOL *unknown)
 {
-    struct mgmt_job *job = arg;
+    HRESULT hr;
 
-    return NapAgentGetSystemIsolation(job->binding, &job->isolation);
-}
-
-/* The agent's view of the system, or why there is none; the caller releases the job. */
-static HRESULT get_system_isolation(struct mgmt_job **out)
-{
-    if (!(*out = new_job(isolation_thunk))) return E_OUTOFMEMORY;
-    return run_job(*out);
+    TRACE("%p, %p, %p\n", iface, out, unknown);
+    if (!out || !unknown) return E_POINTER;
+    *out = NULL;
+    *unknown = FALSE;
+    hr = system_isolation_get(NULL, extended, out, unknown);
+    TRACE("%p: 0x%08lx\n", iface, hr);
+    return hr;
 }
 
 static HRESULT WINAPI management_GetSystemIsolationInfo(INapClientManagement2 *iface, IsolationInfo **out,
                                                         BOOL *unknown_connections)
 {
-    IsolationInfo *info = NULL;
-    struct mgmt_job *job;
-    HRESULT hr;
-
-    (void)iface;
-    if (!out || !unknown_connections) return E_POINTER;
-    *out = NULL;
-    *unknown_connections = FALSE;
-    if (!(info = CoTaskMemAlloc(sizeof(*info)))) return E_OUTOFMEMORY;
-    ZeroMemory(info, sizeof(*info));
-    if (SUCCEEDED(hr = get_system_isolation(&job))
-        && SUCCEEDED(hr = counted_string_from_agent(&info->failureUrl, job->isolation.failure_url)))
-    {
-        info->isolationState = job->isolation.state;
-        info->probEndTime = job->isolation.prob_end_time;
-        *unknown_connections = job->isolation.unknown_connections;
-        *out = info;
-        info = NULL;
-    }
-    if (job) call_job_release(&job->job);
-    CoTaskMemFree(info);
-    return hr;
+    return get_isolation(iface, FALSE, (void **)out, unknown_connections);
 }
 
 static HRESULT WINAPI management_GetSystemIsolationInfoEx(INapClientManagement2 *iface, IsolationInfoEx **out,
                                                           BOOL *unknown_connections)
 {
-    IsolationInfoEx *info = NULL;
-    struct mgmt_job *job;
-    HRESULT hr;
-
-    (void)iface;
-    if (!out || !unknown_connections) return E_POINTER;
-    *out = NULL;
-    *unknown_connections = FALSE;
-    if (!(info = CoTaskMemAlloc(sizeof(*info)))) return E_OUTOFMEMORY;
-    ZeroMemory(info, sizeof(*info));
-    if (SUCCEEDED(hr = get_system_isolation(&job))
-        && SUCCEEDED(hr = counted_string_from_agent(&info->failureUrl, job->isolation.failure_url)))
-    {
-        info->isolationState = job->isolation.state;
-        info->extendedIsolationState = job->isolation.extended_state;
-        info->probEndTime = job->isolation.prob_end_time;
-        *unknown_connections = job->isolation.unknown_connections;
-        *out = info;
-        info = NULL;
-    }
-    if (job) call_job_release(&job->job);
-    CoTaskMemFree(info);
-    return hr;
+    return get_isolation(iface, TRUE, (void **)out, unknown_connections);
 }
 
 /* Register*, Unregister* */
 
-static HRESULT register_ec_thunk(void *arg)
-{
-    struct mgmt_job *job = arg;
-
-    return NapAgentRegisterEc(job->binding, &job->info);
-}
-
-static HRESULT register_sha_thunk(void *arg)
-{
-    struct mgmt_job *job = arg;
-
-    return NapAgentRegisterSha(job->binding, &job->info);
-}
-
-/* The caller's CountedString, checked and copied into the job: exactly
+/* The caller's CountedString, checked and copied into the call: exactly
  * `length` characters, whatever follows them. */
-static HRESULT copy_in_string(const CountedString *from, WCHAR *to, WCHAR **field)
+static HRESULT copy_in_string(const CountedString *from, WCHAR *to)
 {
     if (from->length > maxStringLength) return E_INVALIDARG;
     if (from->length && !from->string) return E_INVALIDARG;
     if (from->length) memcpy(to, from->string, from->length * sizeof(WCHAR));
     to[from->length] = 0;
-    *field = to;
     return S_OK;
 }
 
-static HRESULT register_component(const NapComponentRegistrationInfo *info, rpc_guarded_fn call, BOOL is_sha)
+static HRESULT register_component(UINT32 kind, const NapComponentRegistrationInfo *info)
 {
-    struct mgmt_job *job;
+    struct register_args *args;
     HRESULT hr;
 
     if (!info) return E_POINTER;
+    TRACE("kind %u, id %u, %s\n", kind, info->id, nap_dbgstr_w(info->friendlyName.string));
     if (!info->id) return E_INVALIDARG;
-    if (!(job = new_job(call))) return E_OUTOFMEMORY;
-    job->info.id = info->id;
-    job->info.info_clsid = info->infoClsid;
-    job->info.config_clsid = info->configClsid;
+    if (!(args = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*args)))) return E_OUTOFMEMORY;
+    args->kind = kind;
+    args->component.id = info->id;
+    args->component.info_clsid = info->infoClsid;
+    args->component.config_clsid = info->configClsid;
     /* registrationDate is ignored: the agent stamps the registration.  An
-     * SHA's componentType is ignored too (reference §7). */
-    job->info.component_type = is_sha ? 0 : info->componentType;
-    if (SUCCEEDED(hr = copy_in_string(&info->friendlyName, job->strings[0], &job->info.friendly_name))
-        && SUCCEEDED(hr = copy_in_string(&info->description, job->strings[1], &job->info.description))
-        && SUCCEEDED(hr = copy_in_string(&info->version, job->strings[2], &job->info.version))
-        && SUCCEEDED(hr = copy_in_string(&info->vendorName, job->strings[3], &job->info.vendor_name)))
-        hr = run_job(job);
-    call_job_release(&job->job);
+     * SHA's componentType is ignored too (Microsoft's RegisterSystemHealthAgent page). */
+    args->component.component_type = kind == NAPAGENT_KIND_SHA ? 0 : info->componentType;
+    if (SUCCEEDED(hr = copy_in_string(&info->friendlyName, args->strings[0]))
+        && SUCCEEDED(hr = copy_in_string(&info->description, args->strings[1]))
+        && SUCCEEDED(hr = copy_in_string(&info->version, args->strings[2]))
+        && SUCCEEDED(hr = copy_in_string(&info->vendorName, args->strings[3])))
+        hr = agent_call(NULL, &register_method, args);
+    HeapFree(GetProcessHeap(), 0, args);
+    TRACE("0x%08lx\n", hr);
     return hr;
 }
 
-static HRESULT unregister_ec_thunk(void *arg)
+static HRESULT unregister_component(UINT32 kind, UINT32 id)
 {
-    struct mgmt_job *job = arg;
+    struct unregister_args args = { kind, id };
+    HRESULT hr = agent_call(NULL, &unregister_method, &args);
 
-    return NapAgentUnregisterEc(job->binding, job->id);
-}
-
-static HRESULT unregister_sha_thunk(void *arg)
-{
-    struct mgmt_job *job = arg;
-
-    return NapAgentUnregisterSha(job->binding, job->id);
-}
-
-static HRESULT unregister_component(UINT32 id, rpc_guarded_fn call)
-{
-    struct mgmt_job *job;
-    HRESULT hr;
-
-    if (!(job = new_job(call))) return E_OUTOFMEMORY;
-    job->id = id;
-    hr = run_job(job);
-    call_job_release(&job->job);
+    TRACE("kind %u, id %u: 0x%08lx\n", kind, id, hr);
     return hr;
 }
 
@@ -422,55 +394,42 @@ static HRESULT WINAPI management_RegisterSystemHealthAgent(INapClientManagement2
                                                            const NapComponentRegistrationInfo *agent)
 {
     (void)iface;
-    return register_component(agent, register_sha_thunk, TRUE);
+    return register_component(NAPAGENT_KIND_SHA, agent);
 }
 
 static HRESULT WINAPI management_UnregisterSystemHealthAgent(INapClientManagement2 *iface, SystemHealthEntityId id)
 {
     (void)iface;
-    return unregister_component(id, unregister_sha_thunk);
+    return unregister_component(NAPAGENT_KIND_SHA, id);
 }
 
 static HRESULT WINAPI management_RegisterEnforcementClient(INapClientManagement2 *iface,
                                                            const NapComponentRegistrationInfo *enforcer)
 {
     (void)iface;
-    return register_component(enforcer, register_ec_thunk, FALSE);
+    return register_component(NAPAGENT_KIND_EC, enforcer);
 }
 
 static HRESULT WINAPI management_UnregisterEnforcementClient(INapClientManagement2 *iface, EnforcementEntityId id)
 {
     (void)iface;
-    return unregister_component(id, unregister_ec_thunk);
+    return unregister_component(NAPAGENT_KIND_EC, id);
 }
 
 /* GetRegistered* */
 
-static HRESULT list_ecs_thunk(void *arg)
+static HRESULT list_components(UINT32 kind, UINT16 *count, NapComponentRegistrationInfo **out)
 {
-    struct mgmt_job *job = arg;
-
-    return NapAgentListEcs(job->binding, &job->count, &job->list);
-}
-
-static HRESULT list_shas_thunk(void *arg)
-{
-    struct mgmt_job *job = arg;
-
-    return NapAgentListShas(job->binding, &job->count, &job->list);
-}
-
-static HRESULT list_components(rpc_guarded_fn call, UINT16 *count, NapComponentRegistrationInfo **out)
-{
-    struct mgmt_job *job;
+    struct list_args args = { kind, 0, NULL };
     HRESULT hr;
 
     if (!count || !out) return E_POINTER;
     *count = 0;
     *out = NULL;
-    if (!(job = new_job(call))) return E_OUTOFMEMORY;
-    if (SUCCEEDED(hr = run_job(job))) hr = registrations_from_agent(job->list, job->count, count, out);
-    call_job_release(&job->job);
+    if (SUCCEEDED(hr = agent_call(NULL, &list_method, &args)))
+        hr = registrations_from_agent(args.list, args.count, count, out);
+    list_free(&args);
+    TRACE("kind %u: 0x%08lx, %u\n", kind, hr, *count);
     return hr;
 }
 
@@ -479,7 +438,7 @@ static HRESULT WINAPI management_GetRegisteredSystemHealthAgents(INapClientManag
                                                                  NapComponentRegistrationInfo **agents)
 {
     (void)iface;
-    return list_components(list_shas_thunk, count, agents);
+    return list_components(NAPAGENT_KIND_SHA, count, agents);
 }
 
 static HRESULT WINAPI management_GetRegisteredEnforcementClients(INapClientManagement2 *iface,
@@ -487,7 +446,7 @@ static HRESULT WINAPI management_GetRegisteredEnforcementClients(INapClientManag
                                                                  NapComponentRegistrationInfo **enforcers)
 {
     (void)iface;
-    return list_components(list_ecs_thunk, count, enforcers);
+    return list_components(NAPAGENT_KIND_EC, count, enforcers);
 }
 
 static const INapClientManagement2Vtbl management_vtbl =

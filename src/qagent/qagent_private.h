@@ -13,6 +13,7 @@
 #include "com_server.h"
 #include "NapEnforcementClient.h"
 #include "NapSystemHealthAgent.h"
+#include "napagent_rpc.h"
 
 
 /* connection_quota.c: what an EC binding shares with the connection objects
@@ -51,24 +52,14 @@ struct _NAPAGENT_CONNECTION_FACTS;
 HRESULT connection_read_facts(INapEnforcementClientConnection *connection,
                               struct _NAPAGENT_CONNECTION_FACTS *facts);
 
-/* ec_session.c: one bound session with the agent and the thread that runs
- * the EC's callbacks.  Reference counted: the binding holds one reference,
- * the event thread another, and each binding call in flight one more. */
-struct ec_session;
-struct session_link;
+/* ec_session.c and sha_session.c: a bound EC's or SHA's session (session.h)
+ * with what each kind adds. */
+struct session;
 HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *callback,
-                         struct connection_quota *quota, struct ec_session **out);
+                         struct connection_quota *quota, struct session **out);
 /* Tells the agent of the connections the EC released (bounded). */
-void ec_session_report_gone(struct ec_session *session);
-/* Ends the session: unbinds, stops the event thread and waits for it (bounded)
- * unless called on it, then drops the caller's reference.  S_OK, or why the
- * agent could not be told (RPC_E_DISCONNECTED, RPC_E_TIMEOUT). */
-HRESULT ec_session_stop(struct ec_session *session);
-void ec_session_addref(struct ec_session *session);
-void ec_session_release(struct ec_session *session);
-struct session_link *ec_session_link(struct ec_session *session);
-/* TRUE once the agent dropped the EC (its callback answered RPC_S_SERVER_UNAVAILABLE). */
-BOOL ec_session_dropped(struct ec_session *session);
+void ec_session_report_gone(struct session *session);
+HRESULT sha_session_start(SystemHealthEntityId id, INapSystemHealthAgentCallback *callback, struct session **out);
 
 /* binding.c */
 HRESULT binding_create(REFIID riid, void **out);
@@ -101,38 +92,12 @@ HRESULT sha_request_set_response(struct sha_request *request, const BYTE *tlvs, 
 /* What SetSoHRequest stored (size 0: the SHA set nothing), and the cache flag. */
 void sha_request_result(struct sha_request *request, BYTE *tlvs, UINT16 cap, UINT16 *size, BOOL *cache);
 
-/* sha_session.c: one bound SHA session and the thread that runs the SHA's
- * callbacks; reference counted like ec_session. */
-struct sha_session;
-struct _NAPAGENT_SYSTEM_ISOLATION;
-HRESULT sha_session_start(SystemHealthEntityId id, INapSystemHealthAgentCallback *callback,
-                          struct sha_session **out);
-HRESULT sha_session_stop(struct sha_session *session);
-void sha_session_addref(struct sha_session *session);
-void sha_session_release(struct sha_session *session);
-struct session_link *sha_session_link(struct sha_session *session);
-/* TRUE once the agent dropped the SHA (its callback answered RPC_S_SERVER_UNAVAILABLE). */
-BOOL sha_session_dropped(struct sha_session *session);
-
-/* sha_link.c: the SHA binding's calls to the agent, on top of the session
- * link (session_link.h: the agent's HRESULT, RPC_E_DISCONNECTED, RPC_E_TIMEOUT). */
-struct _NAPAGENT_SHA_EVENT;
-struct _NAPAGENT_SHA_ANSWER;
-HRESULT sha_link_bind(UINT32 sha_id, DWORD timeout_ms, struct session_link **out);
-/* call_seq: the binding's number for the call (the agent ignores one older than the newest it applied). */
-HRESULT sha_link_notify_soh_change(struct session_link *link, UINT64 call_seq);
-HRESULT sha_link_flush_cache(struct session_link *link, UINT64 call_seq);
-/* Frees the URL with sha_link_free_isolation. */
-HRESULT sha_link_get_isolation(struct session_link *link, struct _NAPAGENT_SYSTEM_ISOLATION *isolation);
-void sha_link_free_isolation(struct _NAPAGENT_SYSTEM_ISOLATION *isolation);
-/* The long poll, on the calling thread; the event's blobs are freed with
- * sha_link_free_event.  type CLOSED only once the link was unbound. */
-HRESULT sha_link_wait_event(struct session_link *link, UINT32 timeout_ms, struct _NAPAGENT_SHA_EVENT *event);
-void sha_link_free_event(struct _NAPAGENT_SHA_EVENT *event);
-HRESULT sha_link_answer(struct session_link *link, UINT32 request_id, const struct _NAPAGENT_SHA_ANSWER *answer);
-/* The SHA's callback said RPC_S_SERVER_UNAVAILABLE: the agent drops the
- * session and the link never rebinds. */
-HRESULT sha_link_callback_gone(struct session_link *link);
+/* system_isolation.c: GetSystemIsolationInfo(Ex) for the SHA binding
+ * (session) and management (session NULL: it may start the agent); *out is
+ * an IsolationInfo or, extended, an IsolationInfoEx, as FreeIsolationInfo(Ex)
+ * frees it. */
+struct agent_session;
+HRESULT system_isolation_get(struct agent_session *session, BOOL extended, void **out, BOOL *unknown);
 
 /* sha_binding.c */
 HRESULT sha_binding_create(REFIID riid, void **out);

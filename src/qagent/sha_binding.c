@@ -6,9 +6,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qagent_private.h"
-#include "napagent_rpc.h"
-#include "nap_hresults.h"
+#include "agent_call.h"
 #include "binding_state.h"
+#include "session.h"
+#include "nap_hresults.h"
+#include "nap_trace.h"
+
+NAP_TRACE_CHANNEL(qagent);
 
 /* The same rules as the EC binding (binding_state.c, docs/decisions.md). */
 struct sha_binding
@@ -16,7 +20,7 @@ struct sha_binding
     INapSystemHealthAgentBinding2 INapSystemHealthAgentBinding2_iface;
     LONG refs;
 
-    struct binding_state state;   /* initialised, the sha_session, calls in flight */
+    struct binding_state state;   /* initialised, the session, calls in flight */
     LONG64 call_seq;              /* numbers NotifySoHChange / FlushCache in the order the SHA calls */
 };
 
@@ -25,40 +29,41 @@ static inline struct sha_binding *impl_from_INapSystemHealthAgentBinding2(INapSy
     return CONTAINING_RECORD(iface, struct sha_binding, INapSystemHealthAgentBinding2_iface);
 }
 
-static void session_addref(void *session)
+/* NotifySoHChange and FlushCache carry the binding's number for the call:
+ * the agent ignores one older than the newest it applied (a call the
+ * binding gave up on that came late). */
+struct numbered_args
 {
-    sha_session_addref(session);
+    UINT64 call_seq;
+};
+
+static HRESULT notify_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args)
+{
+    return NapAgentShaNotifySoHChange(agent, cookie, ((struct numbered_args *)args)->call_seq);
 }
 
-static void session_release(void *session)
+static const struct agent_method notify_method =
 {
-    sha_session_release(session);
+    .name = "NapAgentShaNotifySoHChange",
+    .stub = notify_stub,
+    .args_size = sizeof(struct numbered_args)
+};
+
+static HRESULT flush_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args)
+{
+    return NapAgentShaFlushCache(agent, cookie, ((struct numbered_args *)args)->call_seq);
 }
 
-static BOOL session_dropped(void *session)
+static const struct agent_method flush_method =
 {
-    return sha_session_dropped(session);
-}
-
-static HRESULT session_stop(void *session)
-{
-    return sha_session_stop(session);
-}
-
-static const struct session_ops session_ops = { session_addref, session_release, session_dropped, session_stop };
-
-static HRESULT begin_call(struct sha_binding *binding, struct sha_session **session)
-{
-    return binding_state_begin_call(&binding->state, (void **)session);
-}
-
-static void end_call(struct sha_binding *binding, struct sha_session *session)
-{
-    binding_state_end_call(&binding->state, session);
-}
+    .name = "NapAgentShaFlushCache",
+    .stub = flush_stub,
+    .args_size = sizeof(struct numbered_args)
+};
 
 static HRESULT WINAPI sha_binding_QueryInterface(INapSystemHealthAgentBinding2 *iface, REFIID riid, void **out)
 {
+    TRACE("%p, %s, %p\n", iface, nap_dbgstr_guid(riid), out);
     if (!out) return E_POINTER;
     if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapSystemHealthAgentBinding)
         || IsEqualIID(riid, &IID_INapSystemHealthAgentBinding2))
@@ -67,6 +72,7 @@ static HRESULT WINAPI sha_binding_QueryInterface(INapSystemHealthAgentBinding2 *
         INapSystemHealthAgentBinding2_AddRef(iface);
         return S_OK;
     }
+    WARN("%s not implemented\n", nap_dbgstr_guid(riid));
     *out = NULL;
     return E_NOINTERFACE;
 }
@@ -74,8 +80,10 @@ static HRESULT WINAPI sha_binding_QueryInterface(INapSystemHealthAgentBinding2 *
 static ULONG WINAPI sha_binding_AddRef(INapSystemHealthAgentBinding2 *iface)
 {
     struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
+    ULONG refs = InterlockedIncrement(&binding->refs);
 
-    return InterlockedIncrement(&binding->refs);
+    TRACE("%p, refcount %lu\n", iface, refs);
+    return refs;
 }
 
 static ULONG WINAPI sha_binding_Release(INapSystemHealthAgentBinding2 *iface)
@@ -83,6 +91,7 @@ static ULONG WINAPI sha_binding_Release(INapSystemHealthAgentBinding2 *iface)
     struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
     ULONG refs = InterlockedDecrement(&binding->refs);
 
+    TRACE("%p, refcount %lu\n", iface, refs);
     if (!refs)
     {
         binding_state_destroy(&binding->state);
@@ -98,11 +107,11 @@ struct start_context
     INapSystemHealthAgentCallback *callback;
 };
 
-static HRESULT start_session(void *context, void **session)
+static HRESULT start_session(void *context, struct session **session)
 {
     struct start_context *start = context;
 
-    return sha_session_start(start->id, start->callback, (struct sha_session **)session);
+    return sha_session_start(start->id, start->callback, session);
 }
 
 /* The SHA page writes ERROR_ALREADY_INITIALIZED bare; like the EC binding we
@@ -112,114 +121,81 @@ static HRESULT WINAPI sha_binding_Initialize(INapSystemHealthAgentBinding2 *ifac
 {
     struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
     struct start_context start = { id, callback };
+    HRESULT hr;
 
-    if (!callback) return E_INVALIDARG;
-    return binding_state_initialize(&binding->state, start_session, &start);
+    TRACE("%p, %u, %p\n", iface, id, callback);
+    hr = callback ? binding_state_initialize(&binding->state, start_session, &start) : E_INVALIDARG;
+    TRACE("%p: 0x%08lx\n", iface, hr);
+    return hr;
 }
 
 static HRESULT WINAPI sha_binding_Uninitialize(INapSystemHealthAgentBinding2 *iface)
 {
-    return binding_state_uninitialize(&impl_from_INapSystemHealthAgentBinding2(iface)->state);
+    HRESULT hr = binding_state_uninitialize(&impl_from_INapSystemHealthAgentBinding2(iface)->state);
+
+    TRACE("%p: 0x%08lx\n", iface, hr);
+    return hr;
+}
+
+/* NotifySoHChange and FlushCache: the page of FlushCache lists no
+ * NAP_E_NOT_INITIALIZED; we return it as every other method does. */
+static HRESULT numbered_call(struct sha_binding *binding, const struct agent_method *method)
+{
+    struct numbered_args args;
+    struct session *session;
+    HRESULT hr;
+
+    if (FAILED(hr = binding_state_begin_call(&binding->state, &session))) return hr;
+    args.call_seq = (UINT64)InterlockedIncrement64(&binding->call_seq);
+    hr = agent_call(&session->agent, method, &args);
+    binding_state_end_call(&binding->state, session);
+    return hr;
 }
 
 static HRESULT WINAPI sha_binding_NotifySoHChange(INapSystemHealthAgentBinding2 *iface)
 {
-    struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
-    struct sha_session *session;
-    HRESULT hr;
-
-    if (FAILED(hr = begin_call(binding, &session))) return hr;
     /* The agent only queues the change: it fetches the SoH with a callback later. */
-    hr = sha_link_notify_soh_change(sha_session_link(session), (UINT64)InterlockedIncrement64(&binding->call_seq));
-    end_call(binding, session);
+    HRESULT hr = numbered_call(impl_from_INapSystemHealthAgentBinding2(iface), &notify_method);
+
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
-/* The struct and its URL are two CoTaskMem blocks, as FreeIsolationInfo(Ex) frees them. */
-static HRESULT copy_url(const WCHAR *url, CountedString *out)
+static HRESULT WINAPI sha_binding_FlushCache(INapSystemHealthAgentBinding2 *iface)
 {
-    size_t length = url ? min(lstrlenW(url), maxStringLength) : 0;
+    HRESULT hr = numbered_call(impl_from_INapSystemHealthAgentBinding2(iface), &flush_method);
 
-    out->length = 0;
-    if (!(out->string = CoTaskMemAlloc((length + 1) * sizeof(WCHAR)))) return E_OUTOFMEMORY;
-    if (length) memcpy(out->string, url, length * sizeof(WCHAR));
-    out->string[length] = 0;
-    out->length = (UINT16)length;
-    return S_OK;
+    TRACE("%p: 0x%08lx\n", iface, hr);
+    return hr;
 }
 
 /* Not initialised comes first, then NULL pointers: the EC binding's order. */
-static HRESULT get_isolation(struct sha_binding *binding, void **out, BOOL *unknown,
-                             NAPAGENT_SYSTEM_ISOLATION *isolation)
+static HRESULT get_isolation(INapSystemHealthAgentBinding2 *iface, BOOL extended, void **out, BOOL *unknown)
 {
-    struct sha_session *session;
+    struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
+    struct session *session;
     HRESULT hr;
 
-    ZeroMemory(isolation, sizeof(*isolation));
+    TRACE("%p, %p, %p\n", iface, out, unknown);
     if (out) *out = NULL;
-    if (FAILED(hr = begin_call(binding, &session))) return hr;
+    if (FAILED(hr = binding_state_begin_call(&binding->state, &session))) return hr;
     if (!out || !unknown) hr = E_POINTER;
-    else hr = sha_link_get_isolation(sha_session_link(session), isolation);
-    end_call(binding, session);
+    else hr = system_isolation_get(&session->agent, extended, out, unknown);
+    binding_state_end_call(&binding->state, session);
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
 static HRESULT WINAPI sha_binding_GetSystemIsolationInfo(INapSystemHealthAgentBinding2 *iface,
                                                          IsolationInfo **out, BOOL *unknown)
 {
-    struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
-    NAPAGENT_SYSTEM_ISOLATION isolation;
-    IsolationInfo *info;
-    HRESULT hr;
-
-    if (FAILED(hr = get_isolation(binding, (void **)out, unknown, &isolation))) return hr;
-    if (!(info = CoTaskMemAlloc(sizeof(*info)))) hr = E_OUTOFMEMORY;
-    else if (FAILED(hr = copy_url(isolation.failure_url, &info->failureUrl))) CoTaskMemFree(info);
-    else
-    {
-        info->isolationState = isolation.state;
-        info->probEndTime = isolation.prob_end_time;
-        *unknown = isolation.unknown_connections;
-        *out = info;
-    }
-    sha_link_free_isolation(&isolation);
-    return hr;
-}
-
-static HRESULT WINAPI sha_binding_FlushCache(INapSystemHealthAgentBinding2 *iface)
-{
-    struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
-    struct sha_session *session;
-    HRESULT hr;
-
-    /* The page lists no NAP_E_NOT_INITIALIZED; we return it as every other method does. */
-    if (FAILED(hr = begin_call(binding, &session))) return hr;
-    hr = sha_link_flush_cache(sha_session_link(session), (UINT64)InterlockedIncrement64(&binding->call_seq));
-    end_call(binding, session);
-    return hr;
+    return get_isolation(iface, FALSE, (void **)out, unknown);
 }
 
 static HRESULT WINAPI sha_binding_GetSystemIsolationInfoEx(INapSystemHealthAgentBinding2 *iface,
                                                            IsolationInfoEx **out, BOOL *unknown)
 {
-    struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
-    NAPAGENT_SYSTEM_ISOLATION isolation;
-    IsolationInfoEx *info;
-    HRESULT hr;
-
-    if (FAILED(hr = get_isolation(binding, (void **)out, unknown, &isolation))) return hr;
-    if (!(info = CoTaskMemAlloc(sizeof(*info)))) hr = E_OUTOFMEMORY;
-    else if (FAILED(hr = copy_url(isolation.failure_url, &info->failureUrl))) CoTaskMemFree(info);
-    else
-    {
-        info->isolationState = isolation.state;
-        info->extendedIsolationState = isolation.extended_state;
-        info->probEndTime = isolation.prob_end_time;
-        *unknown = isolation.unknown_connections;
-        *out = info;
-    }
-    sha_link_free_isolation(&isolation);
-    return hr;
+    return get_isolation(iface, TRUE, (void **)out, unknown);
 }
 
 static const INapSystemHealthAgentBinding2Vtbl sha_binding_vtbl =
@@ -243,7 +219,7 @@ HRESULT sha_binding_create(REFIID riid, void **out)
     if (!(binding = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*binding)))) return E_OUTOFMEMORY;
     binding->INapSystemHealthAgentBinding2_iface.lpVtbl = &sha_binding_vtbl;
     binding->refs = 1;
-    binding_state_init(&binding->state, &session_ops);
+    binding_state_init(&binding->state);
     com_server_object_created();
 
     hr = INapSystemHealthAgentBinding2_QueryInterface(&binding->INapSystemHealthAgentBinding2_iface, riid, out);

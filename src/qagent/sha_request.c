@@ -22,11 +22,11 @@ struct sha_request
     UINT16 soh_size;               /* 0: no SoH (none cached, none set) */
     BOOL soh_set;                  /* the SHA called SetSoHRequest */
     BOOL cache;
-    BYTE soh[NAPAGENT_MAX_SOH];
+    BYTE soh[maxNetworkSoHSize];
     BOOL has_response;
     BYTE flags;
     UINT16 response_size;
-    BYTE response[NAPAGENT_MAX_SOH];
+    BYTE response[maxNetworkSoHSize];
 };
 
 static inline struct sha_request *impl_from_INapSystemHealthAgentRequest(INapSystemHealthAgentRequest *iface)
@@ -106,7 +106,7 @@ static HRESULT WINAPI request_GetStringCorrelationId(INapSystemHealthAgentReques
 static HRESULT WINAPI request_SetSoHRequest(INapSystemHealthAgentRequest *iface, const SoHRequest *soh, BOOL cache)
 {
     struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
-    BYTE tlvs[NAPAGENT_MAX_SOH];
+    BYTE tlvs[maxNetworkSoHSize];
     UINT16 size;
     HRESULT hr;
 

@@ -6,6 +6,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qutil_private.h"
+#include "nap_trace.h"
+
+/* What the code shared with the other modules (src/common) traces on:
+ * WINEDEBUG=+qutil shows it with the rest of qutil.dll. */
+NAP_TRACE_MODULE_CHANNEL(qutil);
 
 static HINSTANCE qutil_instance;
 

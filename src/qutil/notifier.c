@@ -8,7 +8,7 @@
 #include "qutil_private.h"
 #include "napagent_rpc.h"
 #include "agent_endpoint.h"
-#include "rpc_guard.h"
+#include "agent_call.h"
 #include "module_thread.h"
 
 /* The service's key: the agent publishes itself in its Runtime sub-key. */
@@ -188,26 +188,44 @@ static void run_service_watch(struct subscription *sub)
 
 /* napNotifyTypeQuarState */
 
-struct quar_call
+struct isolation_args
 {
-    RPC_BINDING_HANDLE binding;
-    UINT32 known, generation;
     NAPAGENT_SYSTEM_ISOLATION isolation;
 };
 
-static HRESULT get_isolation_thunk(void *arg)
+static HRESULT isolation_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
-    struct quar_call *call = arg;
-
-    return NapAgentGetSystemIsolation(call->binding, &call->isolation);
+    (void)cookie;
+    return NapAgentGetSystemIsolation(agent, &((struct isolation_args *)arg)->isolation);
 }
 
-static HRESULT wait_change_thunk(void *arg)
+static void isolation_free(void *arg)
 {
-    struct quar_call *call = arg;
-
-    return NapAgentWaitIsolationChange(call->binding, call->known, QUAR_POLL_MS, &call->generation);
+    MIDL_user_free(((struct isolation_args *)arg)->isolation.failure_url);
 }
+
+static const struct agent_method isolation_method =
+    { .name = "NapAgentGetSystemIsolation", .stub = isolation_stub, .free_out = isolation_free,
+      .args_size = sizeof(struct isolation_args) };
+
+struct wait_change_args
+{
+    UINT32 known;
+    UINT32 generation;
+};
+
+static HRESULT wait_change_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
+{
+    struct wait_change_args *args = arg;
+
+    (void)cookie;
+    return NapAgentWaitIsolationChange(agent, args->known, QUAR_POLL_MS, &args->generation);
+}
+
+/* A long poll: bounded by its own wait plus the usual bound (agent_call.h). */
+static const struct agent_method wait_change_method =
+    { .name = "NapAgentWaitIsolationChange", .stub = wait_change_stub, .args_size = sizeof(struct wait_change_args),
+      .wait_ms = QUAR_POLL_MS };
 
 /* What the watcher last saw of the system's isolation. */
 struct quar_view
@@ -228,22 +246,22 @@ static BOOL same_state(const struct quar_view *view, const NAPAGENT_SYSTEM_ISOLA
 /* Reads the state afresh: the first time (the baseline), after an agent
  * restart (a new agent's generations mean nothing to us) and after each
  * change.  With `compare`, notifies if it differs from what was seen before. */
-static HRESULT refresh_view(struct subscription *sub, struct quar_view *view, struct quar_call *call,
-                            const WCHAR *endpoint, BOOL compare)
+static HRESULT refresh_view(struct subscription *sub, struct quar_view *view, const WCHAR *endpoint, BOOL compare)
 {
+    struct isolation_args args;
     HRESULT hr;
 
-    memset(&call->isolation, 0, sizeof(call->isolation));
-    hr = rpc_guarded_call(get_isolation_thunk, call, NULL);
-    MIDL_user_free(call->isolation.failure_url);
+    memset(&args, 0, sizeof(args));
+    hr = agent_call(NULL, &isolation_method, &args);
+    MIDL_user_free(args.isolation.failure_url);
     if (FAILED(hr)) return hr;
-    if (compare && view->valid && !same_state(view, &call->isolation)) notify(sub);
+    if (compare && view->valid && !same_state(view, &args.isolation)) notify(sub);
     view->valid = TRUE;
     lstrcpynW(view->endpoint, endpoint, ARRAYSIZE(view->endpoint));
-    view->generation = call->isolation.generation;
-    view->state = call->isolation.state;
-    view->extended_state = call->isolation.extended_state;
-    view->prob_end_time = call->isolation.prob_end_time;
+    view->generation = args.isolation.generation;
+    view->state = args.isolation.state;
+    view->extended_state = args.isolation.extended_state;
+    view->prob_end_time = args.isolation.prob_end_time;
     return S_OK;
 }
 
@@ -251,27 +269,24 @@ static HRESULT refresh_view(struct subscription *sub, struct quar_view *view, st
 static HRESULT quar_round(struct subscription *sub, struct quar_view *view)
 {
     WCHAR endpoint[NAPAGENT_ENDPOINT_MAX];
-    struct quar_call call;
+    struct wait_change_args args;
     HRESULT hr;
 
-    memset(&call, 0, sizeof(call));
-    if (agent_endpoint_bind_to(&call.binding, endpoint, ARRAYSIZE(endpoint)) != RPC_S_OK) return RPC_E_DISCONNECTED;
-    if (!view->valid || lstrcmpW(endpoint, view->endpoint)) hr = refresh_view(sub, view, &call, endpoint, TRUE);
-    else
+    /* Which agent runs now: a new one's generations start afresh. */
+    if (!agent_endpoint_find(endpoint, ARRAYSIZE(endpoint))) return RPC_E_DISCONNECTED;
+    if (!view->valid || lstrcmpW(endpoint, view->endpoint)) return refresh_view(sub, view, endpoint, TRUE);
+    args.known = view->generation;
+    args.generation = view->generation;
+    hr = agent_call(NULL, &wait_change_method, &args);
+    /* The generation moves whenever the state or the probation end does. */
+    if (SUCCEEDED(hr) && args.generation != view->generation)
     {
-        call.known = view->generation;
-        hr = rpc_guarded_call(wait_change_thunk, &call, NULL);
-        /* The generation moves whenever the state or the probation end does. */
-        if (SUCCEEDED(hr) && call.generation != view->generation)
-        {
-            view->generation = call.generation;
-            notify(sub);
-            /* Record the state itself, so that after an agent restart the new
-             * agent's state is compared with the truth. */
-            hr = refresh_view(sub, view, &call, endpoint, FALSE);
-        }
+        view->generation = args.generation;
+        notify(sub);
+        /* Record the state itself, so that after an agent restart the new
+         * agent's state is compared with the truth. */
+        hr = refresh_view(sub, view, endpoint, FALSE);
     }
-    RpcBindingFree(&call.binding);
     return hr;
 }
 

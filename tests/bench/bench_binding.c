@@ -29,8 +29,8 @@ struct bench
     INapEnforcementClientBinding *binding;
     INapEnforcementClientConnection *connection;
     RPC_BINDING_HANDLE ping_binding;     /* agent_endpoint_bind, for NapAgentPing */
-    RPC_BINDING_HANDLE raw_binding;      /* agent_endpoint_bind, for NapAgentEcBind */
-    NAPAGENT_EC_HANDLE raw_ec;           /* a session bound by hand (no qagent) */
+    RPC_BINDING_HANDLE raw_binding;      /* agent_endpoint_bind, for NapAgentOpenSession */
+    NAPAGENT_SESSION_HANDLE raw_ec;           /* a session bound by hand (no qagent) */
     UINT64 raw_cookie;                   /* what its calls name it by */
     NAPAGENT_CONNECTION_FACTS raw_facts;
     BYTE request[maxNetworkSoHSize];     /* the request the binding got first */
@@ -180,18 +180,18 @@ static BOOL read_request_size(struct bench *bench)
     return TRUE;
 }
 
-struct bind_call { RPC_BINDING_HANDLE binding; UINT64 cookie; NAPAGENT_EC_HANDLE ec; };
+struct bind_call { RPC_BINDING_HANDLE binding; UINT64 cookie; NAPAGENT_SESSION_HANDLE ec; };
 
 static HRESULT bind_thunk(void *arg)
 {
     struct bind_call *call = arg;
 
-    return NapAgentEcBind(call->binding, BENCH_EC_ID_RAW, GetCurrentProcessId(), 0, &call->cookie, &call->ec);
+    return NapAgentOpenSession(call->binding, NAPAGENT_KIND_EC, BENCH_EC_ID_RAW, GetCurrentProcessId(), 0, &call->cookie, &call->ec);
 }
 
 static HRESULT unbind_thunk(void *arg)
 {
-    return NapAgentEcUnbind((NAPAGENT_EC_HANDLE *)arg);
+    return NapAgentCloseSession((NAPAGENT_SESSION_HANDLE *)arg);
 }
 
 #define CHECK(expr, what) do { HRESULT hr_ = (expr); if (FAILED(hr_)) { \
@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 
         if (agent_endpoint_bind(&bench->raw_binding) != RPC_S_OK) { fprintf(stderr, "bench: bind\n"); goto done; }
         call.binding = bench->raw_binding;
-        CHECK(rpc_guarded_call(bind_thunk, &call, NULL), "NapAgentEcBind (raw session)");
+        CHECK(rpc_guarded_call(bind_thunk, &call, NULL), "NapAgentOpenSession (raw session)");
         bench->raw_ec = call.ec;
         bench->raw_cookie = call.cookie;
         CHECK(INapEnforcementClientConnection_GetMaxSize(bench->connection, &max_size), "GetMaxSize");

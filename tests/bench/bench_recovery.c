@@ -171,13 +171,13 @@ static BOOL read_request(struct round_state *round)
 
 /* ---- Breakdown: the steps of the binding's recovery, made by hand, each timed alone ---- */
 
-struct raw_bind_call { RPC_BINDING_HANDLE binding; UINT64 cookie; UINT64 previous; NAPAGENT_EC_HANDLE ec; };
+struct raw_bind_call { RPC_BINDING_HANDLE binding; UINT64 cookie; UINT64 previous; NAPAGENT_SESSION_HANDLE ec; };
 
 static HRESULT raw_bind_thunk(void *arg)
 {
     struct raw_bind_call *call = arg;
 
-    return NapAgentEcBind(call->binding, BENCH_EC_ID_RAW, GetCurrentProcessId(), call->previous, &call->cookie,
+    return NapAgentOpenSession(call->binding, NAPAGENT_KIND_EC, BENCH_EC_ID_RAW, GetCurrentProcessId(), call->previous, &call->cookie,
                           &call->ec);
 }
 
@@ -194,11 +194,11 @@ static HRESULT raw_request_thunk(void *arg)
 
 static HRESULT raw_unbind_thunk(void *arg)
 {
-    return NapAgentEcUnbind((NAPAGENT_EC_HANDLE *)arg);
+    return NapAgentCloseSession((NAPAGENT_SESSION_HANDLE *)arg);
 }
 
 /* Against a freshly restarted agent: endpoint lookup, binding handle, the
- * first call on a new connection (NapAgentEcBind with a previous cookie, as a
+ * first call on a new connection (NapAgentOpenSession with a previous cookie, as a
  * rebinding binding makes it), then the first GetSoHRequest on the session.
  * Runs on its own (no other client), so that each step is measured bare. */
 static BOOL breakdown_round(UINT64 *cookie, struct series *s_find, struct series *s_bind_rpc,
@@ -217,7 +217,7 @@ static BOOL breakdown_round(UINT64 *cookie, struct series *s_find, struct series
     QueryPerformanceCounter(&b);
     hr = rpc_guarded_call(raw_bind_thunk, &bind, NULL);
     QueryPerformanceCounter(&c);
-    if (FAILED(hr)) { fprintf(stderr, "bench: NapAgentEcBind: 0x%08lx\n", hr); RpcBindingFree(&bind.binding); return FALSE; }
+    if (FAILED(hr)) { fprintf(stderr, "bench: NapAgentOpenSession: 0x%08lx\n", hr); RpcBindingFree(&bind.binding); return FALSE; }
     request.binding = bind.binding;
     request.cookie = bind.cookie;
     CoCreateGuid(&request.facts.connection_id);
@@ -296,7 +296,7 @@ int main(int argc, char **argv)
         || !series_init(&s_ratio, "  ratio binding/bare, per round (x1000)", rounds)
         || !series_init(&s_startup, "  CreateProcess -> listening", rounds * 2)
         || !series_init(&s_find, "  agent_endpoint_bind_to", rounds)
-        || !series_init(&s_bind_rpc, "  NapAgentEcBind (1st call, new conn.)", rounds)
+        || !series_init(&s_bind_rpc, "  NapAgentOpenSession (1st call, new conn.)", rounds)
         || !series_init(&s_first_request, "  NapAgentEcGetSoHRequest (1st)", rounds)
         || !series_init(&s_second_ping, "  NapAgentPing (same conn., after)", rounds))
         goto done;

@@ -12,6 +12,10 @@
 #include "napagent_rpc.h"
 #include "agent_endpoint.h"
 #include "rpc_guard.h"
+#include "nap_trace.h"
+
+/* What src/common traces on in the tests (WINEDEBUG=+naptest). */
+NAP_TRACE_MODULE_CHANNEL(naptest);
 
 static LONG WINAPI crash_handler(EXCEPTION_POINTERS *pointers)
 {
@@ -187,7 +191,7 @@ struct mgmt_call
     NAPAGENT_STATE *state;
     UINT32 count;
     NAPAGENT_CONNECTION_FACTS *facts;
-    NAPAGENT_EC_INFO *ecs;
+    NAPAGENT_COMPONENT *ecs;
     NAPAGENT_SYSTEM_ISOLATION isolation;
 };
 
@@ -197,7 +201,7 @@ enum { OP_REGISTER, OP_UNREGISTER, OP_ENABLE, OP_NOTIFY, OP_SETTING, OP_STATE, O
 static HRESULT mgmt_thunk(void *arg)
 {
     struct mgmt_call *call = arg;
-    NAPAGENT_EC_INFO info;
+    NAPAGENT_COMPONENT info;
 
     switch (call->op)
     {
@@ -206,22 +210,22 @@ static HRESULT mgmt_thunk(void *arg)
         info.id = call->id;
         info.friendly_name = (WCHAR *)L"test enforcement client";
         info.component_type = 1;
-        return NapAgentRegisterEc(call->binding, &info);
-    case OP_UNREGISTER: return NapAgentUnregisterEc(call->binding, call->id);
+        return NapAgentRegister(call->binding, NAPAGENT_KIND_EC, &info);
+    case OP_UNREGISTER: return NapAgentUnregister(call->binding, NAPAGENT_KIND_EC, call->id);
     case OP_ENABLE:     return NapAgentSetEcEnabled(call->binding, call->id, call->enabled);
     case OP_NOTIFY:     return NapAgentNotifySoHChange(call->binding);
     case OP_SETTING:    return NapAgentSetSetting(call->binding, call->id, call->value);
     case OP_STATE:      return NapAgentGetState(call->binding, call->state);
     case OP_QUERY:      return NapAgentQueryConnections(call->binding, call->id, 5000, &call->count, &call->facts);
-    case OP_LIST:       return NapAgentListEcs(call->binding, &call->count, &call->ecs);
+    case OP_LIST:       return NapAgentList(call->binding, NAPAGENT_KIND_EC, &call->count, &call->ecs);
     case OP_REGISTER_SHA:
         memset(&info, 0, sizeof(info));
         info.id = call->id;
         info.friendly_name = (WCHAR *)L"test system health agent";
-        return NapAgentRegisterSha(call->binding, &info);
-    case OP_UNREGISTER_SHA: return NapAgentUnregisterSha(call->binding, call->id);
+        return NapAgentRegister(call->binding, NAPAGENT_KIND_SHA, &info);
+    case OP_UNREGISTER_SHA: return NapAgentUnregister(call->binding, NAPAGENT_KIND_SHA, call->id);
     case OP_ISOLATION:  return NapAgentGetSystemIsolation(call->binding, &call->isolation);
-    case OP_LIST_SHAS:  return NapAgentListShas(call->binding, &call->count, &call->ecs);
+    case OP_LIST_SHAS:  return NapAgentList(call->binding, NAPAGENT_KIND_SHA, &call->count, &call->ecs);
     }
     return E_INVALIDARG;
 }

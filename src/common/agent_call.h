@@ -1,0 +1,70 @@
+/*
+ * The one way every client calls the NapAgent: bounded, guarded, with one rebind policy
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef NAP_AGENT_CALL_H
+#define NAP_AGENT_CALL_H
+
+#include <windows.h>
+#include <rpc.h>
+
+/*
+ * Both bindings, NapClientManagement, the event pump, the qutil notifier and
+ * napctl call the agent through agent_call and nothing else.  A call:
+ *
+ * - runs the method's stub adapter on a worker thread, and its caller waits
+ *   at most the call bound (read_call_timeout(), or the session's, plus a
+ *   long poll's own wait): under Wine an RPC to a hung agent blocks forever
+ *   and cannot be cancelled (docs/wine.md, "Bounded calls").  Past the bound
+ *   the caller gets RPC_E_TIMEOUT; the worker finishes the call whenever the
+ *   agent answers and frees what it returned;
+ * - turns RPC exceptions into statuses (rpc_guard.c): RPC_E_DISCONNECTED for
+ *   every transport failure;
+ * - goes to the agent running now: one RPC handle per agent endpoint, and
+ *   the first call on a new endpoint made alone (docs/wine.md, "One agent
+ *   endpoint per agent process");
+ * - follows one rebind policy.  No agent process: RPC_E_DISCONNECTED at
+ *   once, unless the method may start the agent (management, napctl, a
+ *   binding's Initialize): then the installed service is started and waited
+ *   for (agent_service.c).  A call that names a session is made at most
+ *   three times: when the agent does not know the session (it restarted:
+ *   NAP_E_NOT_INITIALIZED) or the transport broke, the session is opened
+ *   again (agent_session.c, same id, last cookie) and the call made once
+ *   more.
+ *
+ * The arguments are copied into the call, and copied back when it finished
+ * in time: a caller that timed out has returned while the worker may still be
+ * in the call.  So an args struct holds its data inline; the stub adapter
+ * points the RPC's pointers into its own copy.  After RPC_E_TIMEOUT the call
+ * keeps the arguments (method->free_out frees what it returned, whenever it
+ * finishes); after anything else they are the caller's again, with what the
+ * call left in them (the agent never answers RPC_E_TIMEOUT itself).
+ */
+
+struct agent_session;
+
+struct agent_method
+{
+    const char *name;                  /* for traces */
+    /* Makes the one RPC; cookie is the session's (0 for calls that name none). */
+    HRESULT (*stub)(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args);
+    /* Frees what the stub returned into args, for a call that finished too late; may be NULL. */
+    void (*free_out)(void *args);
+    size_t args_size;
+    DWORD wait_ms;                     /* a long poll's own wait, added to the bound */
+    BOOL may_start_agent;              /* start the installed service when no agent runs */
+};
+
+/* The agent's HRESULT, RPC_E_DISCONNECTED when it is not there (or went),
+ * RPC_E_TIMEOUT when it did not answer within the bound, or E_OUTOFMEMORY.
+ * session may be NULL. */
+HRESULT agent_call(struct agent_session *session, const struct agent_method *method, void *args);
+
+/* For agent_session.c: the same call on a session's behalf, without its
+ * rebind policy (opening and closing the session itself). */
+HRESULT agent_call_once(const struct agent_method *method, void *args, UINT64 cookie, DWORD timeout_ms);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * One bound EC or SHA: its session in the agent and the thread that runs its callbacks
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "qagent_private.h"
+#include "session.h"
+#include "agent_call.h"
+#include "module_thread.h"
+#include "nap_trace.h"
+
+NAP_TRACE_CHANNEL(qagent);
+
+/* The process's event pump (event_pump.c) fetches the session's events; the
+ * thread waits for them this long before it looks at its session again. */
+#define EVENT_WAIT_MS 5000
+/* Pauses between attempts to reach an agent that is gone: short at first,
+ * so callbacks resume quickly after a restart, then no busier than 5 a second. */
+#define EVENT_RETRY_FIRST_MS 5
+#define EVENT_RETRY_MAX_MS 200
+
+void session_addref(struct session *session)
+{
+    InterlockedIncrement(&session->refs);
+}
+
+static void drop_callback(struct session *session)
+{
+    IUnknown *callback;
+
+    EnterCriticalSection(&session->callback_cs);
+    callback = session->callback;
+    session->callback = NULL;
+    LeaveCriticalSection(&session->callback_cs);
+    if (callback) IUnknown_Release(callback);
+}
+
+void session_release(struct session *session)
+{
+    if (InterlockedDecrement(&session->refs)) return;
+    agent_session_close(&session->agent);
+    agent_session_free(&session->agent);
+    drop_callback(session);
+    if (session->thread) CloseHandle(session->thread);
+    event_mailbox_destroy(&session->mailbox);
+    if (session->context && session->type->free_context) session->type->free_context(session->context);
+    DeleteCriticalSection(&session->callback_cs);
+    HeapFree(GetProcessHeap(), 0, session);
+    com_server_object_destroyed();
+}
+
+BOOL session_dropped(struct session *session)
+{
+    return session->dropped != 0;
+}
+
+static HRESULT gone_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args)
+{
+    (void)args;
+    return NapAgentCallbackGone(agent, cookie);
+}
+
+static const struct agent_method gone_method = { .name = "NapAgentCallbackGone", .stub = gone_stub, .args_size = 0 };
+
+BOOL session_callback_gone(struct session *session, HRESULT hr)
+{
+    if (hr != RPC_S_SERVER_UNAVAILABLE && hr != HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE)) return FALSE;
+    WARN("%s: the callback answered 0x%08lx: the agent drops it\n", agent_session_name(&session->agent), hr);
+    InterlockedExchange(&session->dropped, 1);
+    agent_call(&session->agent, &gone_method, NULL);
+    /* No opening it again behind the client's back. */
+    agent_session_drop(&session->agent);
+    return TRUE;
+}
+
+/* Caller holds nothing.  Runs one event's callback under the callback lock. */
+static void run_event(struct session *session, const NAPAGENT_EVENT *event)
+{
+    EnterCriticalSection(&session->callback_cs);
+    if (session->callback && !session->stopping && !session->dropped) session->type->run_event(session, event);
+    LeaveCriticalSection(&session->callback_cs);
+}
+
+/* One turn of the callback thread: the session open and watched, then one
+ * event run.  FALSE when the session is over. */
+static BOOL serve(struct session *session, UINT64 *watched, DWORD *retry_ms)
+{
+    struct mailbox_event *event;
+    UINT64 cookie;
+
+    /* Opens it again first if the agent lost it. */
+    if (FAILED(agent_session_ready(&session->agent, &cookie))
+        || (cookie != *watched && FAILED(event_pump_watch(&session->mailbox, cookie))))
+    {
+        /* The agent is gone or hung: try again; events wait in the mailbox. */
+        if (agent_session_closed(&session->agent)) return FALSE;
+        event_mailbox_wait(&session->mailbox, *retry_ms, FALSE);
+        *retry_ms = min(*retry_ms * 2, EVENT_RETRY_MAX_MS);
+        return TRUE;
+    }
+    *retry_ms = EVENT_RETRY_FIRST_MS;
+    *watched = cookie;
+    event = event_mailbox_wait(&session->mailbox, EVENT_WAIT_MS, TRUE);
+    if (session->stopping)
+    {
+        mailbox_event_free(event);
+        return FALSE;
+    }
+    if (session->type->idle) session->type->idle(session);
+    if (event && event->event.type == NAPAGENT_EVENT_CLOSED)
+    {
+        /* Closed by us: the end.  Otherwise the agent lost it: open it again. */
+        *watched = 0;
+        agent_session_lost(&session->agent, cookie);
+    }
+    else if (event) run_event(session, &event->event);
+    mailbox_event_free(event);
+    return !agent_session_closed(&session->agent);
+}
+
+static DWORD WINAPI callback_thread(void *arg)
+{
+    struct session *session = arg;
+    HRESULT init = CoInitializeEx(NULL, COINIT_MULTITHREADED);
+    DWORD retry_ms = EVENT_RETRY_FIRST_MS;
+    UINT64 watched = 0;
+
+    while (!session->stopping && !session->dropped && serve(session, &watched, &retry_ms));
+    event_pump_unwatch(&session->mailbox);
+    /* Uninitialize from inside a callback left the callback to us. */
+    drop_callback(session);
+    if (SUCCEEDED(init)) CoUninitialize();
+    session_release(session);
+    return 0;
+}
+
+HRESULT session_start(const struct session_type *type, UINT32 id, IUnknown *callback, void *context,
+                      struct session **out)
+{
+    struct session *session;
+    HRESULT hr;
+
+    *out = NULL;
+    if (!(session = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*session))))
+    {
+        if (context && type->free_context) type->free_context(context);
+        return E_OUTOFMEMORY;
+    }
+    session->refs = 1;
+    session->type = type;
+    session->context = context;
+    InitializeCriticalSection(&session->callback_cs);
+    event_mailbox_init(&session->mailbox);
+    com_server_object_created();
+    if (FAILED(hr = agent_session_open(&session->agent, type->kind, id)))
+    {
+        session_release(session);
+        return hr;
+    }
+    session->callback = callback;
+    IUnknown_AddRef(callback);
+    session_addref(session); /* the callback thread's */
+    /* The thread keeps qagent.dll loaded until it has left it. */
+    if (!(session->thread = module_thread_start(callback_thread, session, &session->thread_id)))
+    {
+        hr = HRESULT_FROM_WIN32(GetLastError());
+        session_release(session);
+        session_release(session);
+        return hr;
+    }
+    *out = session;
+    return S_OK;
+}
+
+HRESULT session_stop(struct session *session)
+{
+    HRESULT hr;
+
+    InterlockedExchange(&session->stopping, 1);
+    if (session->type->stopping) session->type->stopping(session);
+    hr = agent_session_close(&session->agent);
+    event_mailbox_wake(&session->mailbox);
+    if (GetCurrentThreadId() != session->thread_id)
+    {
+        /* Waits for a callback in flight, then no callback runs any more. */
+        drop_callback(session);
+        /* Bounded: a thread stuck in a hung agent ends on its own later. */
+        WaitForSingleObject(session->thread, session->agent.timeout_ms);
+    }
+    /* From inside a callback the thread is ours: it drops the callback once
+     * the callback has returned. */
+    session_release(session);
+    return hr;
+}

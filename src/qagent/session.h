@@ -1,0 +1,70 @@
+/*
+ * One bound EC or SHA: its session in the agent and the thread that runs its callbacks
+ *
+ * Copyright 2026 The open NAP client authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef NAP_SESSION_H
+#define NAP_SESSION_H
+
+#include <windows.h>
+#include <objbase.h>
+#include "agent_session.h"
+#include "event_pump.h"
+
+struct session;
+
+/* What an EC (ec_session.c) or an SHA (sha_session.c) adds. */
+struct session_type
+{
+    UINT32 kind;                       /* NAPAGENT_KIND_EC or NAPAGENT_KIND_SHA */
+    /* Runs one event's callback; the callback lock is held, the callback
+     * is not NULL, and the session is neither stopping nor dropped. */
+    void (*run_event)(struct session *session, const NAPAGENT_EVENT *event);
+    /* Work of the callback thread between events; may be NULL. */
+    void (*idle)(struct session *session);
+    /* The session stops: no more work may be handed to it; may be NULL. */
+    void (*stopping)(struct session *session);
+    /* The session is freed: so is its context; may be NULL. */
+    void (*free_context)(void *context);
+};
+
+/* Reference counted: the binding holds one reference, the callback thread
+ * another, and each binding call in flight one more. */
+struct session
+{
+    LONG refs;
+    const struct session_type *type;
+    struct agent_session agent;        /* the session in the agent: cookie, reopening */
+    void *context;                     /* the type's (an EC: its binding's connection quota) */
+    /* Held while a callback runs, so that Uninitialize from another thread
+     * waits for it before dropping the callback. */
+    CRITICAL_SECTION callback_cs;
+    IUnknown *callback;                /* NULL once dropped */
+    struct event_mailbox mailbox;
+    HANDLE thread;
+    DWORD thread_id;
+    volatile LONG stopping;
+    volatile LONG dropped;
+};
+
+/* Opens the session (starting the agent's service if need be) and its
+ * callback thread; takes a reference on callback, and the caller's
+ * reference on context (freed with type->free_context, even on failure). */
+HRESULT session_start(const struct session_type *type, UINT32 id, IUnknown *callback, void *context,
+                      struct session **out);
+/* Ends the session: closes it, stops the callback thread and waits for it
+ * (bounded) unless called on it, then drops the caller's reference.  S_OK, or
+ * why the agent could not be told (RPC_E_DISCONNECTED, RPC_E_TIMEOUT). */
+HRESULT session_stop(struct session *session);
+void session_addref(struct session *session);
+void session_release(struct session *session);
+/* TRUE once the agent dropped it (its callback said RPC_S_SERVER_UNAVAILABLE). */
+BOOL session_dropped(struct session *session);
+/* A callback answered hr: TRUE (after telling the agent to drop the
+ * session) when that is RPC_S_SERVER_UNAVAILABLE, bare or as an HRESULT,
+ * as the documentation writes both. */
+BOOL session_callback_gone(struct session *session, HRESULT hr);
+
+#endif
