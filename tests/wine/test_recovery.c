@@ -60,6 +60,7 @@ static HRESULT bind_ec(UINT32 id, struct callback_sink *sink, INapEnforcementCli
 /* What each stress child counted, in memory the parent shares (STRESS_REPORTS). */
 struct stress_report
 {
+    LONG bound;                 /* the child's binding is initialised */
     LONG done;                  /* the child got to the end */
     UINT32 ok, lost_request, disconnected, timeouts, other;
     HRESULT final;              /* the exchange after the last restart */
@@ -86,6 +87,7 @@ static int run_stress_child(unsigned int index)
         return 10;
     }
     r = &reports[index];
+    InterlockedExchange(&r->bound, 1);
     while (WaitForSingleObject(stop, 0) != WAIT_OBJECT_0)
     {
         hr = ec_exchange(binding, connection);
@@ -474,6 +476,16 @@ static void test_hung_agent(void **state)
     assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000), S_OK);
 }
 
+static BOOL stress_children_bound(void *arg)
+{
+    const struct stress_report *reports = arg;
+    unsigned int i;
+
+    for (i = 0; i < STRESS_COUNT; i++)
+        if (!reports[i].bound) return FALSE;
+    return TRUE;
+}
+
 static void test_restart_cycles_under_traffic(void **state)
 {
     HANDLE stop = CreateEventW(NULL, TRUE, FALSE, STOP_EVENT), children[STRESS_COUNT];
@@ -492,6 +504,8 @@ static void test_restart_cycles_under_traffic(void **state)
         swprintf(args, ARRAYSIZE(args), L"--child-stress %u", i);
         assert_non_null(children[i] = start_child(args));
     }
+    /* Restarting an agent a child is still binding to would fail its Initialize. */
+    assert_true(test_wait_for(stress_children_bound, reports, 30000));
     Sleep(500);
     for (cycle = 0; cycle < 10; cycle++)
     {
