@@ -10,6 +10,10 @@ status=0
 # Leave no Wine process behind (the persistent wineserver, the agent).
 trap '. "$top/scripts/wine-env.sh"; wineserver -k >/dev/null 2>&1 || true' EXIT
 
+# scripts/wine-run.sh logs every program Wine failed to start (and started again).
+retries=$build/wine-run-retries.log
+rm -f "$retries"
+
 echo "== Wine test suites"
 ctest --test-dir "$build" --output-on-failure || status=1
 
@@ -23,4 +27,12 @@ cmake -S "$top/tests/native" -B "$build/native-clang" -G Ninja -DCMAKE_C_COMPILE
 cmake --build "$build/native-clang" >/dev/null
 ctest --test-dir "$build/native-clang" --output-on-failure || status=1
 
+# Shown even when everything passed: a retried start is not a clean run.
+retried=0 which=
+if [ -s "$retries" ]; then
+    retried=$(grep -c '^[0-9]' "$retries" || true)
+    which=": $(grep '^[0-9]' "$retries" | cut -d' ' -f3 | tr -d ':' | tr '\n' ' ')"
+fi
+echo "== $retried program start(s) retried${which% }"
+if [ -s "$retries" ]; then sed 's/^/   /' "$retries"; fi
 exit $status

@@ -5,15 +5,10 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../scripts/wine-env.sh"
+. "$here/checks.sh"
 bin=$NAP_BUILD_DIR/bin
 ec_id=0x000137E5
 bound_ms=400
-passed=0 failed=0
-check() { # check <description> <command...>
-    local what=$1; shift
-    if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); echo "ok: $what"
-    else failed=$((failed + 1)); echo "FAILED: $what"; fi
-}
 napctl() { timeout 30 wine "$bin/napctl.exe" "$@" </dev/null; }
 # Waits for the child's file; fails at once if the child is gone.
 wait_file() {
@@ -28,7 +23,7 @@ wait_file() {
 agent_pid() {
     local pid
     for pid in $(pgrep -f 'napagent\.exe'); do
-        tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "WINEPREFIX=$WINEPREFIX" && { echo "$pid"; return 0; }
+        tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | grep -qx "WINEPREFIX=$WINEPREFIX" && { echo "$pid"; return 0; }
     done
     return 1
 }
@@ -37,6 +32,7 @@ dir=$(mktemp -d)
 trap 'kill -CONT "$pid" 2>/dev/null; kill "$child" 2>/dev/null; napctl set client-timeout 5000 >/dev/null 2>&1;
       [ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 pid= child=
+checks_begin 10
 nap_wine_warm
 timeout 30 wine regsvr32 /s "$bin/qagent.dll" </dev/null >/dev/null 2>&1
 wine "$bin/napagent.exe" --console --log "$bin/napagent-sigstop.log" </dev/null >/dev/null 2>&1 &
@@ -63,5 +59,4 @@ code=$?
 check "after SIGCONT the binding works again (child exit $code)" test "$code" -eq 0
 sed 's/\r$//' "$dir/child.log"
 check "unregister the EC" napctl unregister "$ec_id"
-echo "sigstop: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_end

@@ -43,6 +43,7 @@ static int teardown_agent(void **state)
     (void)state;
     test_set_retry_interval(30000);
     test_kill_agent(agent);
+    test_reset_prefix(NULL); /* the policy values and settings, even after a failed test */
     return 0;
 }
 

@@ -210,6 +210,7 @@ static int teardown(void **state)
     test_set_setting(NAPAGENT_SETTING_FIXUP_POLL_MS, 1000);
     test_set_setting(NAPAGENT_SETTING_SHA_TIMEOUT_MS, 5000);
     test_kill_agent(agent);
+    test_reset_prefix(NULL); /* the settings and registrations, even after a failed test */
     return 0;
 }
 

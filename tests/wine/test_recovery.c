@@ -10,6 +10,9 @@
 #include <string.h>
 #include <wchar.h>
 #include "NapEnforcementClient.h"
+/* No library of the tests defines the SHA GUIDs (qagent.dll does). */
+#include <initguid.h>
+#include "NapSystemHealthAgent.h"
 #include "napagent_rpc.h"
 #include "nap_hresults.h"
 #include "callback_sink.h"
@@ -20,9 +23,15 @@
 #define STRESS_FIRST 0x000137E1u   /* the stress children's ids */
 #define STRESS_COUNT 3
 #define LIMIT_FIRST  0x00013800u   /* maxEnforcerCount ids for the limit test */
+#define SHA_ID       0x000137E9u
 #define STOP_EVENT   L"opennap-test-recovery-stop"
 #define READY_EVENT  L"opennap-test-recovery-ready"
+#define STRESS_REPORTS L"opennap-test-recovery-stress"
 #define CALL_TIMEOUT_MS 400
+/* Each stress child makes at least this many good exchanges: one per restart
+ * cycle (it has 150 ms of a running agent in each), so a child that failed
+ * nearly every exchange and only the last one worked cannot pass. */
+#define STRESS_MIN_OK 10
 
 static HANDLE agent;
 
@@ -48,34 +57,55 @@ static HRESULT bind_ec(UINT32 id, struct callback_sink *sink, INapEnforcementCli
     return S_OK;
 }
 
-/* --child-stress <id>: exchange in a loop until told to stop, then prove the binding works. */
-static int run_stress_child(UINT32 id)
+/* What each stress child counted, in memory the parent shares (STRESS_REPORTS). */
+struct stress_report
+{
+    LONG bound;                 /* the child's binding is initialised */
+    LONG done;                  /* the child got to the end */
+    UINT32 ok, lost_request, disconnected, timeouts, other;
+    HRESULT final;              /* the exchange after the last restart */
+    LONG notify_count, get_connections_count;
+};
+
+/* --child-stress <index>: exchange in a loop until told to stop, then prove the binding works. */
+static int run_stress_child(unsigned int index)
 {
     HANDLE stop = OpenEventW(SYNCHRONIZE, FALSE, STOP_EVENT);
+    HANDLE mapping = OpenFileMappingW(FILE_MAP_WRITE, FALSE, STRESS_REPORTS);
+    struct stress_report *reports = mapping ? MapViewOfFile(mapping, FILE_MAP_WRITE, 0, 0, 0) : NULL, *r;
     INapEnforcementClientBinding *binding;
     INapEnforcementClientConnection *connection;
     struct callback_sink sink;
-    unsigned int ok = 0, disconnected = 0, timeouts = 0, other = 0;
+    UINT32 id = STRESS_FIRST + index;
     DWORD start;
     HRESULT hr;
 
-    if (!stop || FAILED(bind_ec(id, &sink, &binding, &connection))) return 10;
+    if (!stop || !reports || index >= STRESS_COUNT) return 10;
+    if (FAILED(hr = bind_ec(id, &sink, &binding, &connection)))
+    {
+        fprintf(stderr, "child %x: bind failed 0x%08lx\n", id, hr);
+        return 10;
+    }
+    r = &reports[index];
+    InterlockedExchange(&r->bound, 1);
     while (WaitForSingleObject(stop, 0) != WAIT_OBJECT_0)
     {
         hr = ec_exchange(binding, connection);
-        if (hr == S_OK) ok++;
-        else if (hr == RPC_E_DISCONNECTED) { disconnected++; Sleep(5); }
-        else if (hr == RPC_E_TIMEOUT) timeouts++;
+        if (hr == S_OK) r->ok++;
+        else if (hr == RPC_E_DISCONNECTED) { r->disconnected++; Sleep(5); }
+        else if (hr == RPC_E_TIMEOUT) r->timeouts++;
         /* A restart between request and response: the new agent may not know the request. */
-        else if (hr == E_INVALIDARG || hr == NAP_E_MISMATCHED_ID) ok++;
-        else { other++; fprintf(stderr, "child %x: unexpected 0x%08lx\n", id, hr); }
+        else if (hr == E_INVALIDARG || hr == NAP_E_MISMATCHED_ID) r->lost_request++;
+        else { r->other++; fprintf(stderr, "child %x: unexpected 0x%08lx\n", id, hr); }
     }
     /* The agent is up again: the binding must be fully back by itself. */
     start = GetTickCount();
     while ((hr = ec_exchange(binding, connection)) != S_OK && GetTickCount() - start < 5000) Sleep(10);
-    printf("child %x: %u ok, %u disconnected, %u timeouts, %u other; final exchange 0x%08lx; %ld NotifySoHChange, %ld GetConnections\n",
-           id, ok, disconnected, timeouts, other, hr, sink.notify_count, sink.get_connections_count);
-    if (hr != S_OK || other) return 11;
+    r->final = hr;
+    r->notify_count = sink.notify_count;
+    r->get_connections_count = sink.get_connections_count;
+    InterlockedExchange(&r->done, 1);
+    if (hr != S_OK || r->other) return 11;
     INapEnforcementClientConnection_Release(connection);
     if (FAILED(INapEnforcementClientBinding_Uninitialize(binding))) return 12;
     INapEnforcementClientBinding_Release(binding);
@@ -229,11 +259,13 @@ static int setup(void **state)
     return 0;
 }
 
+/* Runs even when a test failed: the settings, registrations and service the
+ * tests changed do not outlive the suite. */
 static int teardown(void **state)
 {
     (void)state;
-    test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000);
     test_kill_agent(agent);
+    test_reset_prefix(NULL);
     return 0;
 }
 
@@ -444,19 +476,36 @@ static void test_hung_agent(void **state)
     assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000), S_OK);
 }
 
+static BOOL stress_children_bound(void *arg)
+{
+    const struct stress_report *reports = arg;
+    unsigned int i;
+
+    for (i = 0; i < STRESS_COUNT; i++)
+        if (!reports[i].bound) return FALSE;
+    return TRUE;
+}
+
 static void test_restart_cycles_under_traffic(void **state)
 {
     HANDLE stop = CreateEventW(NULL, TRUE, FALSE, STOP_EVENT), children[STRESS_COUNT];
+    HANDLE mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+                                        sizeof(struct stress_report) * STRESS_COUNT, STRESS_REPORTS);
+    struct stress_report *reports;
     unsigned int i, cycle;
     WCHAR args[64];
     DWORD code;
 
     (void)state;
+    assert_non_null(mapping);
+    assert_non_null(reports = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0));
     for (i = 0; i < STRESS_COUNT; i++)
     {
-        swprintf(args, ARRAYSIZE(args), L"--child-stress %u", STRESS_FIRST + i);
+        swprintf(args, ARRAYSIZE(args), L"--child-stress %u", i);
         assert_non_null(children[i] = start_child(args));
     }
+    /* Restarting an agent a child is still binding to would fail its Initialize. */
+    assert_true(test_wait_for(stress_children_bound, reports, 30000));
     Sleep(500);
     for (cycle = 0; cycle < 10; cycle++)
     {
@@ -468,11 +517,25 @@ static void test_restart_cycles_under_traffic(void **state)
     SetEvent(stop);
     for (i = 0; i < STRESS_COUNT; i++)
     {
+        const struct stress_report *r = &reports[i];
+
         assert_int_equal(WaitForSingleObject(children[i], 30000), WAIT_OBJECT_0);
         GetExitCodeProcess(children[i], &code);
         CloseHandle(children[i]);
+        print_message("child %u: exit %lu, %u ok, %u lost requests, %u disconnected, %u timeouts, %u other; "
+                      "final exchange 0x%08lx; %ld NotifySoHChange, %ld GetConnections\n", i, code, r->ok,
+                      r->lost_request, r->disconnected, r->timeouts, r->other, r->final, r->notify_count,
+                      r->get_connections_count);
+        assert_int_equal(r->done, 1);
+        assert_int_equal(r->other, 0);
+        assert_int_equal(r->final, S_OK);
+        assert_true(r->ok >= STRESS_MIN_OK);
+        /* The agents it was re-learned by asked it for its connections. */
+        assert_true(r->get_connections_count >= 1);
         assert_int_equal(code, 0);
     }
+    UnmapViewOfFile(reports);
+    CloseHandle(mapping);
     CloseHandle(stop);
 }
 
@@ -573,6 +636,275 @@ static void test_restart_with_many_bindings_in_one_process(void **state)
     for (i = 0; i < STRESS_COUNT; i++) assert_int_equal(test_register_ec(STRESS_FIRST + i, TRUE), S_OK);
 }
 
+/* ---- a callback the agent finds busy ---- */
+
+/* The SDK lets an EC do its network exchange inside NotifySoHChange, so a
+ * callback may be busy for seconds.  Meanwhile the binding's event thread,
+ * which runs it, can rebind nothing: a call from another thread must rebind
+ * by itself if the agent restarted in between. */
+struct gate
+{
+    HANDLE entered, release;
+    volatile LONG armed;
+};
+
+static void gate_init(struct gate *gate)
+{
+    gate->entered = CreateEventW(NULL, TRUE, FALSE, NULL);
+    gate->release = CreateEventW(NULL, TRUE, FALSE, NULL);
+    gate->armed = 1;
+}
+
+/* The first callback through an armed gate stays in it until released. */
+static void gate_pass(struct gate *gate)
+{
+    if (!InterlockedExchange(&gate->armed, 0)) return;
+    SetEvent(gate->entered);
+    WaitForSingleObject(gate->release, 30000);
+}
+
+static void gate_close(struct gate *gate)
+{
+    SetEvent(gate->release);
+    CloseHandle(gate->entered);
+    CloseHandle(gate->release);
+}
+
+/* An EC callback whose NotifySoHChange waits at the gate. */
+struct busy_ec
+{
+    INapEnforcementClientCallback INapEnforcementClientCallback_iface;
+    LONG refs;
+    struct gate gate;
+    INapEnforcementClientConnection *volatile connection;
+};
+
+static struct busy_ec *busy_ec_from(INapEnforcementClientCallback *iface)
+{
+    return CONTAINING_RECORD(iface, struct busy_ec, INapEnforcementClientCallback_iface);
+}
+
+static HRESULT WINAPI busy_ec_QueryInterface(INapEnforcementClientCallback *iface, REFIID riid, void **out)
+{
+    *out = NULL;
+    if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_INapEnforcementClientCallback))
+        return E_NOINTERFACE;
+    *out = iface;
+    INapEnforcementClientCallback_AddRef(iface);
+    return S_OK;
+}
+
+static ULONG WINAPI busy_ec_AddRef(INapEnforcementClientCallback *iface)
+{
+    return InterlockedIncrement(&busy_ec_from(iface)->refs);
+}
+
+/* Lives in the test's storage: Release only counts. */
+static ULONG WINAPI busy_ec_Release(INapEnforcementClientCallback *iface)
+{
+    return InterlockedDecrement(&busy_ec_from(iface)->refs);
+}
+
+static HRESULT WINAPI busy_ec_NotifySoHChange(INapEnforcementClientCallback *iface)
+{
+    gate_pass(&busy_ec_from(iface)->gate);
+    return S_OK;
+}
+
+static HRESULT WINAPI busy_ec_GetConnections(INapEnforcementClientCallback *iface, Connections **out)
+{
+    struct busy_ec *ec = busy_ec_from(iface);
+    Connections *list = CoTaskMemAlloc(sizeof(*list));
+
+    if (!(*out = list)) return E_OUTOFMEMORY;
+    /* Asked before CreateConnection made the connection: none is up yet. */
+    list->count = ec->connection ? 1 : 0;
+    if (!(list->connections = CoTaskMemAlloc(sizeof(*list->connections))))
+    {
+        CoTaskMemFree(list);
+        *out = NULL;
+        return E_OUTOFMEMORY;
+    }
+    if (ec->connection)
+    {
+        list->connections[0] = ec->connection;
+        INapEnforcementClientConnection_AddRef(ec->connection);
+    }
+    return S_OK;
+}
+
+static const INapEnforcementClientCallbackVtbl busy_ec_vtbl =
+{
+    busy_ec_QueryInterface, busy_ec_AddRef, busy_ec_Release, busy_ec_NotifySoHChange, busy_ec_GetConnections,
+};
+
+static void test_call_rebinds_while_ec_callback_busy(void **state)
+{
+    struct busy_ec ec = { .INapEnforcementClientCallback_iface.lpVtbl = &busy_ec_vtbl, .refs = 1 };
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    BOOL retrigger;
+    GUID guid;
+
+    (void)state;
+    gate_init(&ec.gate);
+    assert_int_equal(CoCreateInstance(&CLSID_NapEnforcementClientBinding, NULL, CLSCTX_INPROC_SERVER,
+                                      &IID_INapEnforcementClientBinding, (void **)&binding), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID, &ec.INapEnforcementClientCallback_iface),
+                     S_OK);
+    assert_int_equal(INapEnforcementClientBinding_CreateConnection(binding, &connection), S_OK);
+    CoCreateGuid(&guid);
+    INapEnforcementClientConnection_SetConnectionId(connection, &guid);
+    ec.connection = connection;
+    assert_int_equal(ec_exchange(binding, connection), S_OK);
+
+    /* The EC's callback thread is busy in NotifySoHChange while the agent restarts. */
+    assert_int_equal(test_notify_soh_change(), S_OK);
+    assert_int_equal(WaitForSingleObject(ec.gate.entered, 10000), WAIT_OBJECT_0);
+    restart_agent();
+    /* The EC's other thread: its first call finds its session gone and rebinds. */
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+    assert_int_equal(ec_answer_request(connection, NULL), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(binding, connection), S_OK);
+    assert_true(test_wait_for(agent_has_one_connection, NULL, 5000));
+
+    SetEvent(ec.gate.release);
+    assert_int_equal(ec_exchange(binding, connection), S_OK);
+    ec.connection = NULL;
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    assert_int_equal(ec.refs, 1);
+    gate_close(&ec.gate);
+}
+
+/* An SHA callback whose GetSoHRequest waits at the gate; it adds no SoH. */
+struct busy_sha
+{
+    INapSystemHealthAgentCallback INapSystemHealthAgentCallback_iface;
+    LONG refs;
+    struct gate gate;
+    volatile LONG get_soh_count;
+};
+
+static struct busy_sha *busy_sha_from(INapSystemHealthAgentCallback *iface)
+{
+    return CONTAINING_RECORD(iface, struct busy_sha, INapSystemHealthAgentCallback_iface);
+}
+
+static HRESULT WINAPI busy_sha_QueryInterface(INapSystemHealthAgentCallback *iface, REFIID riid, void **out)
+{
+    *out = NULL;
+    if (!IsEqualIID(riid, &IID_IUnknown) && !IsEqualIID(riid, &IID_INapSystemHealthAgentCallback))
+        return E_NOINTERFACE;
+    *out = iface;
+    INapSystemHealthAgentCallback_AddRef(iface);
+    return S_OK;
+}
+
+static ULONG WINAPI busy_sha_AddRef(INapSystemHealthAgentCallback *iface)
+{
+    return InterlockedIncrement(&busy_sha_from(iface)->refs);
+}
+
+static ULONG WINAPI busy_sha_Release(INapSystemHealthAgentCallback *iface)
+{
+    return InterlockedDecrement(&busy_sha_from(iface)->refs);
+}
+
+static HRESULT WINAPI busy_sha_GetSoHRequest(INapSystemHealthAgentCallback *iface, INapSystemHealthAgentRequest *request)
+{
+    struct busy_sha *sha = busy_sha_from(iface);
+
+    (void)request;
+    gate_pass(&sha->gate);
+    InterlockedIncrement(&sha->get_soh_count);
+    return S_OK;
+}
+
+static HRESULT WINAPI busy_sha_ProcessSoHResponse(INapSystemHealthAgentCallback *iface,
+                                                  INapSystemHealthAgentRequest *request)
+{
+    (void)iface; (void)request;
+    return S_OK;
+}
+
+static HRESULT WINAPI busy_sha_NotifySystemIsolationStateChange(INapSystemHealthAgentCallback *iface)
+{
+    (void)iface;
+    return S_OK;
+}
+
+/* Never asked (no fix-up is ever under way); answers "fixed" as the SDK's sample does. */
+static HRESULT WINAPI busy_sha_GetFixupInfo(INapSystemHealthAgentCallback *iface, FixupInfo **out)
+{
+    (void)iface;
+    if (!(*out = CoTaskMemAlloc(sizeof(**out)))) return E_OUTOFMEMORY;
+    memset(*out, 0, sizeof(**out));
+    (*out)->state = fixupStateSuccess;
+    (*out)->percentage = 100;
+    return S_OK;
+}
+
+/* E_NOTIMPL is the documented answer of an SHA that lets the agent compare the bytes. */
+static HRESULT WINAPI busy_sha_CompareSoHRequests(INapSystemHealthAgentCallback *iface, const SoHRequest *lhs,
+                                                  const SoHRequest *rhs, BOOL *equal)
+{
+    (void)iface; (void)lhs; (void)rhs;
+    *equal = FALSE;
+    return E_NOTIMPL;
+}
+
+static HRESULT WINAPI busy_sha_NotifyOrphanedSoHRequest(INapSystemHealthAgentCallback *iface, const CorrelationId *id)
+{
+    (void)iface; (void)id;
+    return S_OK;
+}
+
+static const INapSystemHealthAgentCallbackVtbl busy_sha_vtbl =
+{
+    busy_sha_QueryInterface, busy_sha_AddRef, busy_sha_Release, busy_sha_GetSoHRequest,
+    busy_sha_ProcessSoHResponse, busy_sha_NotifySystemIsolationStateChange, busy_sha_GetFixupInfo,
+    busy_sha_CompareSoHRequests, busy_sha_NotifyOrphanedSoHRequest,
+};
+
+static BOOL sha_asked_again(void *arg)
+{
+    return ((struct busy_sha *)arg)->get_soh_count >= 2;
+}
+
+static void test_call_rebinds_while_sha_callback_busy(void **state)
+{
+    struct busy_sha sha = { .INapSystemHealthAgentCallback_iface.lpVtbl = &busy_sha_vtbl, .refs = 1 };
+    INapSystemHealthAgentBinding2 *binding;
+
+    (void)state;
+    gate_init(&sha.gate);
+    assert_int_equal(test_register_sha(SHA_ID), S_OK);
+    assert_int_equal(CoCreateInstance(&CLSID_NapSystemHealthAgentBinding, NULL, CLSCTX_INPROC_SERVER,
+                                      &IID_INapSystemHealthAgentBinding2, (void **)&binding), S_OK);
+    /* The agent asks a new SHA for its SoH at once: the SHA's callback thread
+     * stays busy in GetSoHRequest while the agent restarts. */
+    assert_int_equal(INapSystemHealthAgentBinding2_Initialize(binding, SHA_ID, &sha.INapSystemHealthAgentCallback_iface),
+                     S_OK);
+    assert_int_equal(WaitForSingleObject(sha.gate.entered, 10000), WAIT_OBJECT_0);
+    restart_agent();
+    /* The SHA's other thread: its calls find the session gone and rebind. */
+    assert_int_equal(INapSystemHealthAgentBinding2_NotifySoHChange(binding), S_OK);
+    assert_int_equal(INapSystemHealthAgentBinding2_FlushCache(binding), S_OK);
+    /* The new agent knows the SHA as bound. */
+    assert_int_equal(test_unregister_sha(SHA_ID), NAP_E_STILL_BOUND);
+
+    /* Once free, the callback thread serves the new agent on the session the call made. */
+    SetEvent(sha.gate.release);
+    assert_true(test_wait_for(sha_asked_again, &sha, 10000));
+    assert_int_equal(INapSystemHealthAgentBinding2_Uninitialize(binding), S_OK);
+    assert_int_equal(INapSystemHealthAgentBinding2_Release(binding), 0);
+    assert_int_equal(sha.refs, 1);
+    assert_int_equal(test_unregister_sha(SHA_ID), S_OK);
+    gate_close(&sha.gate);
+}
+
 static BOOL service_state_is(DWORD wanted)
 {
     SC_HANDLE manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), service;
@@ -647,6 +979,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_restart_cycles_under_traffic),
         cmocka_unit_test(test_killed_clients_free_the_limit),
         cmocka_unit_test(test_restart_with_many_bindings_in_one_process),
+        cmocka_unit_test(test_call_rebinds_while_ec_callback_busy),
+        cmocka_unit_test(test_call_rebinds_while_sha_callback_busy),
         cmocka_unit_test(test_initialize_starts_the_service),
     };
     int failures;

@@ -938,6 +938,7 @@ static int teardown(void **state)
     test_unregister_sha(SHA_ID);
     test_unregister_sha(SHA_ID2);
     test_kill_agent(agent);
+    test_reset_prefix(NULL); /* the settings and registrations, even after a failed test */
     return 0;
 }
 

@@ -28,8 +28,22 @@ static LONG WINAPI crash_handler(EXCEPTION_POINTERS *pointers)
     return EXCEPTION_CONTINUE_SEARCH;
 }
 
+/* scripts/wine-run.sh names a file in NAP_TEST_STARTED_FILE: that it exists
+ * proves main ran, so a failure without it is Wine failing to start the
+ * program, never a test's. */
+static void say_started(void)
+{
+    WCHAR path[MAX_PATH];
+    HANDLE file;
+
+    if (!GetEnvironmentVariableW(L"NAP_TEST_STARTED_FILE", path, MAX_PATH)) return;
+    file = CreateFileW(path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, CREATE_ALWAYS, 0, NULL);
+    if (file != INVALID_HANDLE_VALUE) CloseHandle(file);
+}
+
 void test_install_crash_handler(void)
 {
+    say_started();
     SetUnhandledExceptionFilter(crash_handler);
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
     setvbuf(stdout, NULL, _IONBF, 0);

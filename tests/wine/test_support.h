@@ -16,7 +16,8 @@
 #include <cmocka.h>
 
 /* A crash anywhere outside a CMocka test body ends the process with the
- * exception code, so that a crash can never pass as success under Wine. */
+ * exception code, so that a crash can never pass as success under Wine.
+ * Called first in every main: it also tells scripts/wine-run.sh that main ran. */
 void test_install_crash_handler(void);
 
 /* Full path of a file beside the running test program (build/bin). */
@@ -69,6 +70,13 @@ HRESULT test_get_state(struct _NAPAGENT_STATE *state);
 /* Ask the agent to fetch EC `id`'s connections (GetConnections) and return how
  * many it answered; *first_id receives the first connection's id. */
 HRESULT test_query_connections(UINT32 id, UINT32 *count, GUID *first_id, UINT32 *first_max_size);
+
+/* Puts back what a suite may change in the prefix, as a fresh prefix has it:
+ * the napagent service stopped and deleted, every napagent.exe ended, the
+ * NAP Group Policy key deleted, the agent's registrations and settings
+ * deleted (prefix_state.c).  Returns how many of those it found changed and,
+ * unless `who` is NULL, prints them on one line starting with `who`. */
+int test_reset_prefix(const char *who);
 
 /* Poll `cond(arg)` every 5 ms until it is TRUE or timeout_ms passed. */
 BOOL test_wait_for(BOOL (*cond)(void *arg), void *arg, DWORD timeout_ms);
