@@ -33,6 +33,13 @@ struct agent_handle
     LONG refs;
     RPC_BINDING_HANDLE rpc;
     WCHAR endpoint[NAPAGENT_ENDPOINT_MAX];
+    /* The first call on a new endpoint is made alone: Wine's rpcrt4 shares
+     * one association per endpoint among a process's handles, and threads
+     * that open the first connections of a new endpoint at once can land in
+     * two server associations (docs/wine.md, "Sessions named by cookie").
+     * The others wait for it on the first_call lock. */
+    SRWLOCK first_call;
+    volatile LONG first_done;
 };
 
 /* One call: everything it needs lives here, never on the caller's stack. */
@@ -78,13 +85,6 @@ static void job_release(struct agent_job *job)
     HeapFree(GetProcessHeap(), 0, job);
 }
 
-static HRESULT job_thunk(void *arg)
-{
-    struct agent_job *job = arg;
-
-    return job->method->stub(job->agent->rpc, job->cookie, job->args);
-}
-
 /* Caller holds pool_lock. */
 static struct agent_job *take_job(void)
 {
@@ -97,6 +97,19 @@ static struct agent_job *take_job(void)
     job->started = TRUE;
     queue_length--;
     return job;
+}
+
+/* On a worker: the call, alone if it is the first on its agent's endpoint. */
+static void run_job(struct agent_job *job)
+{
+    struct agent_handle *agent = job->agent;
+    BOOL first = !agent->first_done;
+
+    if (first) AcquireSRWLockExclusive(&agent->first_call);
+    job->hr = rpc_guarded_call(job->method->stub, agent->rpc, job->cookie, job->args, &job->exception_code);
+    if (!first) return;
+    InterlockedExchange(&agent->first_done, 1);
+    ReleaseSRWLockExclusive(&agent->first_call);
 }
 
 static DWORD WINAPI worker_main(void *unused)
@@ -117,7 +130,7 @@ static DWORD WINAPI worker_main(void *unused)
             continue;
         }
         ReleaseSRWLockExclusive(&pool_lock);
-        job->hr = rpc_guarded_call(job_thunk, job, &job->exception_code);
+        run_job(job);
         AcquireSRWLockExclusive(&pool_lock);
         job->done = TRUE;
         WakeAllConditionVariable(&job->done_cv);
@@ -161,143 +174,55 @@ static BOOL unqueue(struct agent_job *job)
     return FALSE;
 }
 
-/* Queues the job and waits for it at most timeout_ms: S_OK once it ran,
- * RPC_E_TIMEOUT, or E_OUTOFMEMORY with no worker to be had. */
-static HRESULT run_job(struct agent_job *job, DWORD timeout_ms)
+/* Caller holds pool_lock.  Hands the job to a worker; FALSE with none to be had. */
+static BOOL queue_job(struct agent_job *job)
 {
-    ULONGLONG deadline = GetTickCount64() + timeout_ms;
-    HRESULT hr = S_OK;
-
-    AcquireSRWLockExclusive(&pool_lock);
-    if (!ensure_worker())
-    {
-        ReleaseSRWLockExclusive(&pool_lock);
-        return E_OUTOFMEMORY;
-    }
+    if (!ensure_worker()) return FALSE;
     InterlockedIncrement(&job->refs); /* the worker's */
     if (queue_tail) queue_tail->next = job;
     else queue_head = job;
     queue_tail = job;
     queue_length++;
     WakeConditionVariable(&work_cv);
-    while (!job->done)
-    {
-        ULONGLONG now = GetTickCount64();
-        if (now >= deadline)
-        {
-            if (!job->started && unqueue(job)) InterlockedDecrement(&job->refs); /* never the worker's */
-            hr = RPC_E_TIMEOUT;
-            break;
-        }
-        SleepConditionVariableSRW(&job->done_cv, &pool_lock, (DWORD)(deadline - now), 0);
-    }
-    ReleaseSRWLockExclusive(&pool_lock);
-    return hr;
+    return TRUE;
 }
 
-/* Runs method on agent; copies the outputs back when the call returned. */
-static HRESULT call_on(struct agent_handle *agent, const struct agent_method *method, void *args, UINT64 cookie,
-                       DWORD timeout_ms)
-{
-    struct agent_job *job = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*job) + method->args_size);
-    HRESULT hr;
-
-    if (!job)
-    {
-        handle_release(agent);
-        return E_OUTOFMEMORY;
-    }
-    job->refs = 1;
-    job->method = method;
-    job->agent = agent;
-    job->cookie = cookie;
-    InitializeConditionVariable(&job->done_cv);
-    if (method->args_size) memcpy(job->args, args, method->args_size);
-    if (SUCCEEDED(hr = run_job(job, timeout_ms + method->wait_ms)))
-    {
-        if (method->args_size) memcpy(args, job->args, method->args_size);
-        job->taken = TRUE;
-        hr = job->hr;
-        if (job->exception_code && rpc_code_means_disconnected(job->exception_code)) hr = RPC_E_DISCONNECTED;
-    }
-    TRACE("%s: 0x%08lx\n", method->name, hr);
-    job_release(job);
-    return hr;
-}
-
-struct ping_args
-{
-    NAPAGENT_BLOB echo;
-};
-
-static HRESULT ping_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
-{
-    struct ping_args *args = arg;
-    BYTE byte = 0;
-
-    (void)cookie;
-    return NapAgentPing(agent, 1, &byte, &args->echo);
-}
-
-static void ping_free(void *arg)
-{
-    MIDL_user_free(((struct ping_args *)arg)->echo.data);
-}
-
-static const struct agent_method ping_method =
-{
-    .name = "NapAgentPing",
-    .stub = ping_stub,
-    .free_out = ping_free,
-    .args_size = sizeof(struct ping_args)
-};
-
-/* Caller holds handle_lock.  A handle to the agent listening on endpoint,
- * after a first call made alone: Wine's rpcrt4 shares one association per
- * endpoint among a process's handles, and threads that open the first
- * connections of a new endpoint at once can land in two server
- * associations (docs/wine.md, "Sessions named by cookie").  A ping first
- * keeps the usual case in one. */
-static struct agent_handle *new_agent(const WCHAR *endpoint, DWORD timeout_ms)
+/* Caller holds handle_lock.  A handle to the agent listening on endpoint. */
+static struct agent_handle *new_agent(const WCHAR *endpoint)
 {
     struct agent_handle *agent = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*agent));
     RPC_WSTR string_binding = NULL;
-    struct ping_args ping = { { 0, NULL } };
 
     if (!agent) return NULL;
     agent->refs = 1;
+    InitializeSRWLock(&agent->first_call);
     lstrcpynW(agent->endpoint, endpoint, ARRAYSIZE(agent->endpoint));
     if (RpcStringBindingComposeW(NULL, (RPC_WSTR)NAPAGENT_PROTSEQ, NULL, (RPC_WSTR)agent->endpoint, NULL,
-                                 &string_binding) != RPC_S_OK
-        || RpcBindingFromStringBindingW(string_binding, &agent->rpc) != RPC_S_OK)
+                                 &string_binding) == RPC_S_OK
+        && RpcBindingFromStringBindingW(string_binding, &agent->rpc) == RPC_S_OK)
     {
         RpcStringFreeW(&string_binding);
-        HeapFree(GetProcessHeap(), 0, agent);
-        return NULL;
+        return agent;
     }
     RpcStringFreeW(&string_binding);
-    InterlockedIncrement(&agent->refs);
-    if (SUCCEEDED(call_on(agent, &ping_method, &ping, 0, timeout_ms))) MIDL_user_free(ping.echo.data);
-    return agent;
+    HeapFree(GetProcessHeap(), 0, agent);
+    return NULL;
 }
 
 /* The handle to the agent running now (a reference), NULL if none runs. */
-static struct agent_handle *find_agent(DWORD timeout_ms)
+static struct agent_handle *find_agent(void)
 {
     WCHAR endpoint[NAPAGENT_ENDPOINT_MAX];
-    struct agent_handle *agent = NULL;
+    struct agent_handle *agent;
 
     /* No agent process alive: say so without touching a pipe. */
     if (!agent_endpoint_find(endpoint, ARRAYSIZE(endpoint))) return NULL;
     AcquireSRWLockExclusive(&handle_lock);
-    if (!current_agent || lstrcmpW(current_agent->endpoint, endpoint))
+    /* A restarted agent listens on a new endpoint. */
+    if ((!current_agent || lstrcmpW(current_agent->endpoint, endpoint)) && (agent = new_agent(endpoint)))
     {
-        /* A restarted agent listens on a new endpoint. */
-        if ((agent = new_agent(endpoint, timeout_ms)))
-        {
-            handle_release(current_agent);
-            current_agent = agent;
-        }
+        handle_release(current_agent);
+        current_agent = agent;
     }
     if ((agent = current_agent) && !lstrcmpW(agent->endpoint, endpoint)) InterlockedIncrement(&agent->refs);
     else agent = NULL;
@@ -305,39 +230,81 @@ static struct agent_handle *find_agent(DWORD timeout_ms)
     return agent;
 }
 
-HRESULT agent_call_once(const struct agent_method *method, void *args, UINT64 cookie, DWORD timeout_ms)
+/* A job for the agent running now, started first if the method may and
+ * none runs; NULL and *hr when there is none, or no memory. */
+static struct agent_job *new_job(const struct agent_method *method, void *args, UINT64 cookie, HRESULT *hr)
 {
-    struct agent_handle *agent = find_agent(timeout_ms);
-    HRESULT hr;
+    struct agent_handle *agent = find_agent();
+    struct agent_job *job;
 
-    if (!agent && method->may_start_agent)
+    /* As Windows' NapAgent is demand-start, management calls start it. */
+    if (!agent && method->may_start_agent && SUCCEEDED(*hr = agent_service_ensure_running())) agent = find_agent();
+    *hr = RPC_E_DISCONNECTED;
+    if (!agent) return NULL;
+    *hr = E_OUTOFMEMORY;
+    if (!(job = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*job) + method->args_size)))
     {
-        /* As Windows' NapAgent is demand-start, a management call starts it. */
-        if (FAILED(hr = agent_service_ensure_running()))
-        {
-            TRACE("%s: no agent, and it could not be started: 0x%08lx\n", method->name, hr);
-            return RPC_E_DISCONNECTED;
-        }
-        agent = find_agent(timeout_ms);
+        handle_release(agent);
+        return NULL;
     }
-    if (!agent) return RPC_E_DISCONNECTED;
-    return call_on(agent, method, args, cookie, timeout_ms);
+    job->refs = 1;
+    job->method = method;
+    job->agent = agent;
+    job->cookie = cookie;
+    InitializeConditionVariable(&job->done_cv);
+    if (method->args_size) memcpy(job->args, args, method->args_size);
+    return job;
 }
 
+/* The result of a job that ran: its outputs become the caller's. */
+static HRESULT take_result(struct agent_job *job, void *args)
+{
+    if (job->method->args_size) memcpy(args, job->args, job->method->args_size);
+    job->taken = TRUE;
+    if (job->exception_code && rpc_code_means_disconnected(job->exception_code)) return RPC_E_DISCONNECTED;
+    return job->hr;
+}
+
+/* Lost: the agent restarted (it knows no such cookie), died, or closed the
+ * session while going down. */
+static BOOL session_lost(HRESULT hr)
+{
+    return hr == RPC_E_DISCONNECTED || hr == NAP_E_NOT_INITIALIZED;
+}
+
+/* The caller waits here, on a job of its own, while a worker makes the RPC
+ * (rpc_guarded_call, then the method's stub adapter). */
 HRESULT agent_call(struct agent_session *session, const struct agent_method *method, void *args)
 {
+    DWORD timeout_ms = session ? session->timeout_ms : read_call_timeout();
+    BOOL rebind = session && !method->no_rebind, queued, done = FALSE;
+    ULONGLONG deadline, now;
     unsigned int attempt;
-    UINT64 cookie;
+    struct agent_job *job;
+    UINT64 cookie = 0;
     HRESULT hr = RPC_E_DISCONNECTED;
 
-    if (!session) return agent_call_once(method, args, 0, read_call_timeout());
-    for (attempt = 0; attempt < SESSION_CALL_ATTEMPTS; attempt++)
+    for (attempt = 0; attempt < (rebind ? SESSION_CALL_ATTEMPTS : 1); attempt++)
     {
-        if (FAILED(hr = agent_session_ready(session, &cookie))) return hr;
-        hr = agent_call_once(method, args, cookie, session->timeout_ms);
-        /* Lost: the agent restarted (it knows no such cookie), died, or
-         * closed the session while going down. */
-        if (hr != RPC_E_DISCONNECTED && hr != NAP_E_NOT_INITIALIZED) return hr;
+        if (rebind && FAILED(hr = agent_session_ready(session, &cookie))) return hr;
+        if (!(job = new_job(method, args, cookie, &hr)))
+        {
+            /* No agent runs: the session is lost with it. */
+            if (rebind && hr == RPC_E_DISCONNECTED) agent_session_lost(session, cookie);
+            return hr;
+        }
+        deadline = GetTickCount64() + timeout_ms + method->wait_ms;
+        AcquireSRWLockExclusive(&pool_lock);
+        queued = queue_job(job);
+        while (queued && !(done = job->done) && (now = GetTickCount64()) < deadline)
+            SleepConditionVariableSRW(&job->done_cv, &pool_lock, (DWORD)(deadline - now), 0);
+        /* Too late: a job no worker took leaves the queue; the others finish later. */
+        if (queued && !done && !job->started && unqueue(job)) InterlockedDecrement(&job->refs);
+        ReleaseSRWLockExclusive(&pool_lock);
+        hr = !queued ? E_OUTOFMEMORY : done ? take_result(job, args) : RPC_E_TIMEOUT;
+        job_release(job);
+        TRACE("%s: 0x%08lx\n", method->name, hr);
+        if (!rebind || !session_lost(hr)) return hr;
         WARN("%s: session %s lost (0x%08lx), opening it again\n", method->name, agent_session_name(session), hr);
         agent_session_lost(session, cookie);
     }

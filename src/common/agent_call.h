@@ -10,6 +10,7 @@
 
 #include <windows.h>
 #include <rpc.h>
+#include "rpc_guard.h"
 
 /*
  * Both bindings, NapClientManagement, the event pump, the qutil notifier and
@@ -49,22 +50,22 @@ struct agent_session;
 struct agent_method
 {
     const char *name;                  /* for traces */
-    /* Makes the one RPC; cookie is the session's (0 for calls that name none). */
-    HRESULT (*stub)(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args);
+    /* Makes the one RPC; the cookie names the call's session (0 for calls
+     * that name none: the args carry what they need). */
+    rpc_stub_fn stub;
     /* Frees what the stub returned into args, for a call that finished too late; may be NULL. */
     void (*free_out)(void *args);
     size_t args_size;
     DWORD wait_ms;                     /* a long poll's own wait, added to the bound */
     BOOL may_start_agent;              /* start the installed service when no agent runs */
+    /* A call that opens or closes its session itself (agent_session.c):
+     * the session's bound, none of its rebind policy. */
+    BOOL no_rebind;
 };
 
 /* The agent's HRESULT, RPC_E_DISCONNECTED when it is not there (or went),
  * RPC_E_TIMEOUT when it did not answer within the bound, or E_OUTOFMEMORY.
- * session may be NULL. */
+ * session may be NULL: then the bound is read_call_timeout(). */
 HRESULT agent_call(struct agent_session *session, const struct agent_method *method, void *args);
-
-/* For agent_session.c: the same call on a session's behalf, without its
- * rebind policy (opening and closing the session itself). */
-HRESULT agent_call_once(const struct agent_method *method, void *args, UINT64 cookie, DWORD timeout_ms);
 
 #endif

@@ -32,8 +32,9 @@ static HRESULT open_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
                                &args->cookie, &args->handle);
 }
 
-static HRESULT close_handle_thunk(void *handle)
+static HRESULT close_handle_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *handle)
 {
+    (void)agent; (void)cookie;
     return NapAgentCloseSession(handle);
 }
 
@@ -42,7 +43,7 @@ static void open_free(void *arg)
 {
     struct open_args *args = arg;
 
-    if (args->handle && FAILED(rpc_guarded_call(close_handle_thunk, &args->handle, NULL)) && args->handle)
+    if (args->handle && FAILED(rpc_guarded_call(close_handle_stub, NULL, 0, &args->handle, NULL)) && args->handle)
         RpcSsDestroyClientContext(&args->handle);
 }
 
@@ -51,7 +52,8 @@ static const struct agent_method open_method =
     .name = "NapAgentOpenSession",
     .stub = open_stub,
     .free_out = open_free,
-    .args_size = sizeof(struct open_args)
+    .args_size = sizeof(struct open_args),
+    .no_rebind = TRUE
 };
 /* Initialize, as on Windows, starts the demand-start service. */
 static const struct agent_method first_open_method =
@@ -60,7 +62,8 @@ static const struct agent_method first_open_method =
     .stub = open_stub,
     .free_out = open_free,
     .args_size = sizeof(struct open_args),
-    .may_start_agent = TRUE
+    .may_start_agent = TRUE,
+    .no_rebind = TRUE
 };
 
 struct close_args
@@ -87,16 +90,33 @@ static const struct agent_method close_method =
     .name = "NapAgentCloseSession",
     .stub = close_stub,
     .free_out = close_free,
-    .args_size = sizeof(struct close_args)
+    .args_size = sizeof(struct close_args),
+    .no_rebind = TRUE
+};
+
+struct end_args
+{
+    UINT64 cookie;
 };
 
 static HRESULT end_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args)
 {
-    (void)args;
-    return NapAgentEndSession(agent, cookie);
+    (void)cookie;
+    return NapAgentEndSession(agent, ((struct end_args *)args)->cookie);
 }
 
-static const struct agent_method end_method = { .name = "NapAgentEndSession", .stub = end_stub, .args_size = 0 };
+static const struct agent_method end_method =
+    { .name = "NapAgentEndSession", .stub = end_stub, .args_size = sizeof(struct end_args), .no_rebind = TRUE };
+
+/* Closes the session by its cookie: an agent that does not know it has
+ * nothing to close. */
+static HRESULT end_session(struct agent_session *session, UINT64 cookie)
+{
+    struct end_args args = { cookie };
+    HRESULT hr = agent_call(session, &end_method, &args);
+
+    return hr == RPC_E_DISCONNECTED || hr == RPC_E_TIMEOUT ? hr : S_OK;
+}
 
 const char *agent_session_name(const struct agent_session *session)
 {
@@ -145,7 +165,7 @@ static HRESULT open_session(struct agent_session *session, const struct agent_me
     session->opening = TRUE;
     ReleaseSRWLockExclusive(&session->lock);
 
-    hr = agent_call_once(method, &args, 0, session->timeout_ms);
+    hr = agent_call(session, method, &args);
 
     AcquireSRWLockExclusive(&session->lock);
     if (SUCCEEDED(hr) && !session->closed)
@@ -224,18 +244,13 @@ HRESULT agent_session_close(struct agent_session *session)
     ReleaseSRWLockExclusive(&session->lock);
     /* Not open: the agent dropped it, or it restarted and never knew it, or
      * it is not running, which is the one case to report. */
-    if (!args.handle)
-    {
-        if (was_closed || !cookie) return S_OK;
-        hr = agent_call_once(&end_method, NULL, cookie, session->timeout_ms);
-        return hr == RPC_E_DISCONNECTED || hr == RPC_E_TIMEOUT ? hr : S_OK;
-    }
+    if (!args.handle) return was_closed || !cookie ? S_OK : end_session(session, cookie);
     /* Timed out: the call keeps the handle, and frees it when it ends. */
-    if ((hr = agent_call_once(&close_method, &args, 0, session->timeout_ms)) == RPC_E_TIMEOUT) return hr;
+    if ((hr = agent_call(session, &close_method, &args)) == RPC_E_TIMEOUT) return hr;
     /* The context handle is unknown on the connection rpcrt4 picked (Wine may
      * split one client's connections over two server associations): close
      * the session by its cookie, and free the handle locally. */
-    if (hr == RPC_E_DISCONNECTED) hr = agent_call_once(&end_method, NULL, cookie, session->timeout_ms);
+    if (hr == RPC_E_DISCONNECTED) hr = end_session(session, cookie);
     close_free(&args);
     return hr == RPC_E_DISCONNECTED || hr == RPC_E_TIMEOUT ? hr : S_OK;
 }

@@ -24,14 +24,15 @@ __attribute__((used)) LONG nap_rpc_guard_filter(EXCEPTION_POINTERS *pointers, vo
     return EXCEPTION_EXECUTE_HANDLER;
 }
 
-__attribute__((noinline)) HRESULT rpc_guarded_call(rpc_guarded_fn call, void *arg, DWORD *exception_code)
+__attribute__((noinline)) HRESULT rpc_guarded_call(rpc_stub_fn stub, RPC_BINDING_HANDLE agent, UINT64 cookie, void *args,
+                                                    DWORD *exception_code)
 {
     volatile HRESULT hr = E_UNEXPECTED;
     volatile BOOL returned = FALSE;
 
     guard_exception_code = 0;
     __try1(nap_rpc_guard_filter)
-    hr = call(arg);
+    hr = stub(agent, cookie, args);
     returned = TRUE;
     __except1
 

@@ -46,8 +46,9 @@ static HRESULT op_binding(struct bench *bench)
 
 struct ping_call { RPC_BINDING_HANDLE binding; UINT16 size; const BYTE *data; NAPAGENT_BLOB echo; };
 
-static HRESULT ping_thunk(void *arg)
+static HRESULT ping_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     struct ping_call *call = arg;
 
     return NapAgentPing(call->binding, call->size, call->data, &call->echo);
@@ -56,7 +57,7 @@ static HRESULT ping_thunk(void *arg)
 static HRESULT op_ping(struct bench *bench)
 {
     struct ping_call call = { bench->ping_binding, bench->request_size, bench->request, { 0, NULL } };
-    HRESULT hr = rpc_guarded_call(ping_thunk, &call, NULL);
+    HRESULT hr = rpc_guarded_call(ping_thunk, NULL, 0, &call, NULL);
 
     if (SUCCEEDED(hr) && call.echo.size != bench->request_size) hr = E_UNEXPECTED;
     MIDL_user_free(call.echo.data);
@@ -72,8 +73,9 @@ struct raw_call
     NAPAGENT_BLOB request;
 };
 
-static HRESULT raw_thunk(void *arg)
+static HRESULT raw_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     struct raw_call *call = arg;
 
     return NapAgentEcGetSoHRequest(call->bench->raw_binding, call->bench->raw_cookie, &call->bench->raw_facts,
@@ -83,7 +85,7 @@ static HRESULT raw_thunk(void *arg)
 static HRESULT op_raw(struct bench *bench)
 {
     struct raw_call call = { .bench = bench };
-    HRESULT hr = rpc_guarded_call(raw_thunk, &call, NULL);
+    HRESULT hr = rpc_guarded_call(raw_thunk, NULL, 0, &call, NULL);
 
     MIDL_user_free(call.request.data);
     return hr;
@@ -182,15 +184,17 @@ static BOOL read_request_size(struct bench *bench)
 
 struct bind_call { RPC_BINDING_HANDLE binding; UINT64 cookie; NAPAGENT_SESSION_HANDLE ec; };
 
-static HRESULT bind_thunk(void *arg)
+static HRESULT bind_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     struct bind_call *call = arg;
 
     return NapAgentOpenSession(call->binding, NAPAGENT_KIND_EC, BENCH_EC_ID_RAW, GetCurrentProcessId(), 0, &call->cookie, &call->ec);
 }
 
-static HRESULT unbind_thunk(void *arg)
+static HRESULT unbind_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     return NapAgentCloseSession((NAPAGENT_SESSION_HANDLE *)arg);
 }
 
@@ -270,7 +274,7 @@ int main(int argc, char **argv)
 
         if (agent_endpoint_bind(&bench->raw_binding) != RPC_S_OK) { fprintf(stderr, "bench: bind\n"); goto done; }
         call.binding = bench->raw_binding;
-        CHECK(rpc_guarded_call(bind_thunk, &call, NULL), "NapAgentOpenSession (raw session)");
+        CHECK(rpc_guarded_call(bind_thunk, NULL, 0, &call, NULL), "NapAgentOpenSession (raw session)");
         bench->raw_ec = call.ec;
         bench->raw_cookie = call.cookie;
         CHECK(INapEnforcementClientConnection_GetMaxSize(bench->connection, &max_size), "GetMaxSize");
@@ -332,7 +336,7 @@ int main(int argc, char **argv)
 done:
     if (bench)
     {
-        if (bench->raw_ec) rpc_guarded_call(unbind_thunk, &bench->raw_ec, NULL);
+        if (bench->raw_ec) rpc_guarded_call(unbind_thunk, NULL, 0, &bench->raw_ec, NULL);
         if (bench->raw_binding) RpcBindingFree(&bench->raw_binding);
         if (bench->ping_binding) RpcBindingFree(&bench->ping_binding);
         if (bench->connection && INapEnforcementClientConnection_Release(bench->connection) != 0) ok = FALSE;

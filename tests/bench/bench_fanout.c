@@ -106,13 +106,15 @@ static const INapEnforcementClientCallbackVtbl fan_vtbl =
 
 struct mgmt_call { RPC_BINDING_HANDLE binding; NAPAGENT_BLOB echo; BYTE byte; };
 
-static HRESULT notify_thunk(void *arg)
+static HRESULT notify_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     return NapAgentNotifySoHChange(((struct mgmt_call *)arg)->binding);
 }
 
-static HRESULT ping_thunk(void *arg)
+static HRESULT ping_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     struct mgmt_call *call = arg;
 
     return NapAgentPing(call->binding, 1, &call->byte, &call->echo);
@@ -125,7 +127,7 @@ static HRESULT ping(RPC_BINDING_HANDLE binding, double *us)
     HRESULT hr;
 
     QueryPerformanceCounter(&start);
-    hr = rpc_guarded_call(ping_thunk, &call, NULL);
+    hr = rpc_guarded_call(ping_thunk, NULL, 0, &call, NULL);
     QueryPerformanceCounter(&end);
     MIDL_user_free(call.echo.data);
     *us = elapsed_us(start, end);
@@ -268,7 +270,7 @@ int main(int argc, char **argv)
         expected = FAN_COUNT;
         ResetEvent(all_fired);
         QueryPerformanceCounter(&start);
-        CHECK(rpc_guarded_call(notify_thunk, &call, NULL), "NapAgentNotifySoHChange");
+        CHECK(rpc_guarded_call(notify_thunk, NULL, 0, &call, NULL), "NapAgentNotifySoHChange");
         QueryPerformanceCounter(&returned);
         if (WaitForSingleObject(all_fired, 10000) != WAIT_OBJECT_0)
         {

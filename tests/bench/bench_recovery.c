@@ -73,8 +73,9 @@ static HANDLE start_agent_timed(LARGE_INTEGER *t0, double *startup_us)
 
 struct ping_call { RPC_BINDING_HANDLE binding; UINT16 size; const BYTE *data; NAPAGENT_BLOB echo; };
 
-static HRESULT ping_thunk(void *arg)
+static HRESULT ping_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     struct ping_call *call = arg;
 
     return NapAgentPing(call->binding, call->size, call->data, &call->echo);
@@ -87,7 +88,7 @@ static HRESULT bare_attempt(const BYTE *data, UINT16 size)
     HRESULT hr;
 
     if (agent_endpoint_bind(&call.binding) != RPC_S_OK) return RPC_E_DISCONNECTED;
-    hr = rpc_guarded_call(ping_thunk, &call, NULL);
+    hr = rpc_guarded_call(ping_thunk, NULL, 0, &call, NULL);
     if (SUCCEEDED(hr) && call.echo.size != size) hr = E_UNEXPECTED;
     MIDL_user_free(call.echo.data);
     RpcBindingFree(&call.binding);
@@ -173,8 +174,9 @@ static BOOL read_request(struct round_state *round)
 
 struct raw_bind_call { RPC_BINDING_HANDLE binding; UINT64 cookie; UINT64 previous; NAPAGENT_SESSION_HANDLE ec; };
 
-static HRESULT raw_bind_thunk(void *arg)
+static HRESULT raw_bind_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     struct raw_bind_call *call = arg;
 
     return NapAgentOpenSession(call->binding, NAPAGENT_KIND_EC, BENCH_EC_ID_RAW, GetCurrentProcessId(), call->previous, &call->cookie,
@@ -184,16 +186,18 @@ static HRESULT raw_bind_thunk(void *arg)
 struct raw_request_call { RPC_BINDING_HANDLE binding; UINT64 cookie; NAPAGENT_CONNECTION_FACTS facts; NAPAGENT_CORRELATION correlation;
                           BYTE flags; BOOL retrigger; NAPAGENT_BLOB request; };
 
-static HRESULT raw_request_thunk(void *arg)
+static HRESULT raw_request_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     struct raw_request_call *call = arg;
 
     return NapAgentEcGetSoHRequest(call->binding, call->cookie, &call->facts, &call->correlation, &call->flags, &call->retrigger,
                                    &call->request);
 }
 
-static HRESULT raw_unbind_thunk(void *arg)
+static HRESULT raw_unbind_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     return NapAgentCloseSession((NAPAGENT_SESSION_HANDLE *)arg);
 }
 
@@ -215,18 +219,18 @@ static BOOL breakdown_round(UINT64 *cookie, struct series *s_find, struct series
     QueryPerformanceCounter(&a);
     if (agent_endpoint_bind_to(&bind.binding, endpoint, ARRAYSIZE(endpoint)) != RPC_S_OK) return FALSE;
     QueryPerformanceCounter(&b);
-    hr = rpc_guarded_call(raw_bind_thunk, &bind, NULL);
+    hr = rpc_guarded_call(raw_bind_thunk, NULL, 0, &bind, NULL);
     QueryPerformanceCounter(&c);
     if (FAILED(hr)) { fprintf(stderr, "bench: NapAgentOpenSession: 0x%08lx\n", hr); RpcBindingFree(&bind.binding); return FALSE; }
     request.binding = bind.binding;
     request.cookie = bind.cookie;
     CoCreateGuid(&request.facts.connection_id);
     request.facts.max_size = maxNetworkSoHSize;
-    hr = rpc_guarded_call(raw_request_thunk, &request, NULL);
+    hr = rpc_guarded_call(raw_request_thunk, NULL, 0, &request, NULL);
     QueryPerformanceCounter(&d);
     MIDL_user_free(request.request.data);
     ping.binding = bind.binding;
-    if (SUCCEEDED(hr)) hr = rpc_guarded_call(ping_thunk, &ping, NULL);
+    if (SUCCEEDED(hr)) hr = rpc_guarded_call(ping_thunk, NULL, 0, &ping, NULL);
     QueryPerformanceCounter(&e);
     MIDL_user_free(ping.echo.data);
     series_add(s_find, elapsed_us(a, b));
@@ -234,7 +238,7 @@ static BOOL breakdown_round(UINT64 *cookie, struct series *s_find, struct series
     series_add(s_first_request, elapsed_us(c, d));
     series_add(s_second_ping, elapsed_us(d, e));
     *cookie = bind.cookie;
-    rpc_guarded_call(raw_unbind_thunk, &bind.ec, NULL);
+    rpc_guarded_call(raw_unbind_thunk, NULL, 0, &bind.ec, NULL);
     RpcBindingFree(&bind.binding);
     return SUCCEEDED(hr);
 }

@@ -108,8 +108,9 @@ static DWORD WINAPI exchange_thread(void *arg)
 
 struct ping_call { RPC_BINDING_HANDLE binding; UINT16 size; const BYTE *data; NAPAGENT_BLOB echo; };
 
-static HRESULT ping_thunk(void *arg)
+static HRESULT ping_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     struct ping_call *call = arg;
 
     return NapAgentPing(call->binding, call->size, call->data, &call->echo);
@@ -118,7 +119,7 @@ static HRESULT ping_thunk(void *arg)
 static HRESULT ping(RPC_BINDING_HANDLE binding, const BYTE *data, UINT16 size)
 {
     struct ping_call call = { binding, size, data, { 0, NULL } };
-    HRESULT hr = rpc_guarded_call(ping_thunk, &call, NULL);
+    HRESULT hr = rpc_guarded_call(ping_thunk, NULL, 0, &call, NULL);
 
     if (SUCCEEDED(hr) && call.echo.size != size) hr = E_UNEXPECTED;
     MIDL_user_free(call.echo.data);

@@ -107,8 +107,9 @@ int test_run_program(const WCHAR *file, const WCHAR *args, DWORD timeout_ms)
 
 struct ping_call { RPC_BINDING_HANDLE binding; };
 
-static HRESULT ping_thunk(void *arg)
+static HRESULT ping_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     struct ping_call *call = arg;
     NAPAGENT_BLOB echo = { 0, NULL };
     BYTE byte = 0;
@@ -125,7 +126,7 @@ static BOOL agent_answers(void *unused)
 
     (void)unused;
     if (agent_endpoint_bind(&call.binding) != RPC_S_OK) return FALSE;
-    hr = rpc_guarded_call(ping_thunk, &call, NULL);
+    hr = rpc_guarded_call(ping_thunk, NULL, 0, &call, NULL);
     RpcBindingFree(&call.binding);
     return hr == S_OK;
 }
@@ -212,8 +213,9 @@ struct mgmt_call
 enum { OP_REGISTER, OP_UNREGISTER, OP_ENABLE, OP_NOTIFY, OP_SETTING, OP_STATE, OP_QUERY, OP_LIST,
        OP_REGISTER_SHA, OP_UNREGISTER_SHA, OP_ISOLATION, OP_LIST_SHAS };
 
-static HRESULT mgmt_thunk(void *arg)
+static HRESULT mgmt_thunk(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
 {
+    (void)agent; (void)cookie;
     struct mgmt_call *call = arg;
     NAPAGENT_COMPONENT info;
 
@@ -249,7 +251,7 @@ static HRESULT run_mgmt(struct mgmt_call *call)
     HRESULT hr;
 
     if (agent_endpoint_bind(&call->binding) != RPC_S_OK) return E_FAIL;
-    hr = rpc_guarded_call(mgmt_thunk, call, NULL);
+    hr = rpc_guarded_call(mgmt_thunk, NULL, 0, call, NULL);
     RpcBindingFree(&call->binding);
     return hr;
 }
