@@ -27,7 +27,7 @@ struct nap_error
 #define NAP_ERROR(code, meaning) { code, #code " (" meaning ")" }
 #define WIN32_ERROR(code, meaning) { HRESULT_FROM_WIN32(code), #code " (" meaning ")" }
 
-/* The NAP codes with the meanings of reference §12, then the generic codes
+/* The NAP codes with the meanings of Microsoft's NAP error constants page (docs/nap-facts.md, Error codes), then the generic codes
  * the NAP APIs and the RPC/COM plumbing under them return. */
 static const struct nap_error nap_errors[] =
 {

@@ -161,7 +161,7 @@ static void print_packet_info(FILE *out, uint8_t info)
 
 /* ---- report entries: one printer per kind of attribute value ---- */
 
-/* Names after reference §13; the ids are napmicrosoftvendorids.h's. */
+/* Names after docs/nap-facts.md, Ids; the ids are napmicrosoftvendorids.h's. */
 static const char *component_name(uint32_t id)
 {
     switch (id)
@@ -247,7 +247,7 @@ static void print_octets(FILE *out, const uint8_t *data, uint16_t len, int as_te
     print_hex_lines(out, data, len);
 }
 
-/* WSHA sends its product name as UTF-16LE (reference §14), perhaps with a
+/* WSHA sends its product name as UTF-16LE ([MS-WSH] 2.2.2), perhaps with a
  * terminating NUL.  FALSE, having printed nothing, unless it is clean text:
  * no control characters and no unpaired surrogates. */
 static BOOL print_utf16_text(FILE *out, const uint8_t *data, uint16_t len)

@@ -775,7 +775,7 @@ static ULONGLONG tick_record(struct sha_record *record, ULONGLONG now, BOOL *cha
 
     if (record->soh_request && now >= record->soh_deadline)
     {
-        /* Too slow: ClientCommunication + NAP_E_NO_CACHED_SOH (reference §8.2). */
+        /* Too slow: ClientCommunication + NAP_E_NO_CACHED_SOH (docs/nap-facts.md, Substitute SoHs). */
         agent_log("SHA %u did not answer GetSoHRequest in time", record->id);
         *changed |= record->soh_is_change;
         record->soh_request = 0;

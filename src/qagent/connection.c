@@ -607,7 +607,7 @@ HRESULT connection_create(EnforcementEntityId id, struct connection_quota *quota
     conn->max_size = defaultProtocolMaxSize;
     /* Before any SoH response was processed nothing restricts the machine,
      * so report "not restricted, no extended data" rather than an error; the
-     * reference leaves this open (§17 q21). */
+     * documentation leaves this open (docs/decisions.md). */
     conn->isolation_state = isolationStateNotRestricted;
     conn->extended_state = extendedIsolationStateNoData;
 

@@ -9,7 +9,7 @@
 #include "qutil_private.h"
 #include "soh_attr.h"
 
-/* Every block is CoTaskMem (reference 2.1), and every embedded pointer is a
+/* Every block is CoTaskMem (docs/nap-facts.md, Memory ownership), and every embedded pointer is a
  * block of its own, so a caller may free a struct and keep its contents
  * (the SDK sample does this with AllocCountedString's string). */
 static void *alloc_zero(SIZE_T size)

@@ -12,7 +12,7 @@
 
 /* The packet is kept as GetSoH returns it: SoHAttribute.value holds the
  * network-order bytes of the TLV value and size their number (our reading
- * of reference open question 5: the header types value as BYTE *). */
+ * of docs/decisions.md (SoHAttribute.value): the header types value as BYTE *). */
 struct soh_constructor
 {
     INapSoHConstructor INapSoHConstructor_iface;

@@ -231,7 +231,7 @@ static enum soh_status check_position(const struct sha_walk *walk, uint16_t type
     return SOH_OK;
 }
 
-/* Reference §9 says a response "may contain at most one Ipv4FixupServers or
+/* The SoH structure's page says a response "may contain at most one Ipv4FixupServers or
  * Ipv6FixupServers TLV"; we read it as at most one of each, since a server
  * may well offer both address families. */
 static enum soh_status count_tlv(struct sha_walk *walk, uint16_t type, int is_request)

@@ -470,7 +470,7 @@ static void test_round_trips(void **state)
     check_encoding(&v, seven, sizeof(seven)); /* the wrong kind is ignored */
 }
 
-/* reference §15.9: the SHA's entry of the 152-byte request */
+/* the worked example (docs/nap-facts.md, Wire layout): the SHA's entry of the 152-byte request */
 static const uint8_t example_entry[] =
 {
     0x00, 0x02, 0x00, 0x04, 0x00, 0x01, 0x37, 0xf0,
@@ -490,7 +490,7 @@ static void test_validate_examples(void **state)
     assert_int_equal(soh_sha_validate(example_entry, sizeof(example_entry), 1), SOH_OK);
     assert_int_equal(soh_sha_validate(example_entry, sizeof(example_entry), 0), SOH_OK);
 
-    /* WSH §2.2.3 (reference §15.6): WSHV answers with System-Health-Id,
+    /* [MS-WSH] 2.2.3: WSHV answers with System-Health-Id,
      * ComplianceResultCodes of length 4 or 8, or a FailureCategory of 2 */
     memset(&run, 0, sizeof(run));
     add_id(&run, WSH_ID);

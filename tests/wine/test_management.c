@@ -267,7 +267,7 @@ static void check_register_cycle(const struct kind *kind, UINT32 id)
     assert_memory_equal(&found->infoClsid, &info.infoClsid, sizeof(GUID));
     assert_memory_equal(&found->configClsid, &GUID_NULL, sizeof(GUID));
     assert_true(CompareFileTime(&found->registrationDate, &before) >= 0);
-    /* An SHA's componentType is ignored (reference §7): read back as 0. */
+    /* An SHA's componentType is ignored (docs/nap-facts.md, Management): read back as 0. */
     assert_int_equal(found->componentType, kind->is_sha ? 0 : ComponentTypeEnforcementClientSoH);
     free_registrations(count, array);
     spy_end();

@@ -27,7 +27,7 @@
 #define OUTPUT_SIZE 65536
 #define CMDLINE_SIZE 16384
 
-/* Reference §15.9: a request for SHA 0x000137F0 with ComplianceResultCodes S_OK. */
+/* The worked example (docs/nap-facts.md, Wire layout): a request for SHA 0x000137F0 with ComplianceResultCodes S_OK. */
 static const uint8_t example[152] =
 {
     0x00, 0x07, 0x00, 0x94, 0x00, 0x00, 0x01, 0x37, 0x00, 0x02, 0x00, 0x8c, 0x00, 0x07, 0x00, 0x1e,
