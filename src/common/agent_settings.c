@@ -15,8 +15,9 @@ static const struct agent_setting settings[AGENT_SETTING_COUNT] =
     [AGENT_SETTING_RETRY_INTERVAL_MS] =
         { AGENT_PARAMETERS_KEY, L"SoHChangeRetryIntervalMs", L"retry-interval", NAPAGENT_SETTING_RETRY_INTERVAL_MS,
           AGENT_DEFAULT_RETRY_INTERVAL_MS, 10, 24 * 3600 * 1000, FALSE },
-    /* The agent answers every call from memory and never waits on an EC or
-     * an SHA inside one, so a call that takes 10 s means a hung agent. */
+    /* The agent answers every call from memory, waiting inside one at most
+     * for an SHA's answer, and then no longer than half this bound: a call
+     * that takes 10 s means a hung agent. */
     [AGENT_SETTING_CLIENT_TIMEOUT_MS] =
         { AGENT_PARAMETERS_KEY, L"ClientCallTimeoutMs", L"client-timeout", NAPAGENT_SETTING_CLIENT_TIMEOUT_MS,
           AGENT_DEFAULT_CLIENT_TIMEOUT_MS, 10, 10000, FALSE },
