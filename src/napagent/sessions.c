@@ -41,12 +41,16 @@ static CRITICAL_SECTION sessions_cs;
  * polls (sessions_wait_events) look again at the sessions they serve. */
 static CONDITION_VARIABLE events_cv;
 static struct session *sessions[MAX_SESSIONS];
-static UINT32 next_request_id = 1;
+/* Where the numbers of requests to SHAs start: at random, so that an answer
+ * an SHA gives a previous agent (the callback ran while it restarted) never
+ * matches a request of this one. */
+static UINT32 next_request_id;
 
 void sessions_init(void)
 {
     InitializeCriticalSection(&sessions_cs);
     InitializeConditionVariable(&events_cv);
+    RtlGenRandom(&next_request_id, sizeof(next_request_id));
     exchange_init();
     isolation_init();
     ec_init();
