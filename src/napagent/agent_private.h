@@ -19,9 +19,12 @@
  * (rpc_*.c) call the session layer; the session layer (sessions.c, the
  * generic table; ec_sessions.c and sha_sessions.c, what ECs and SHAs add;
  * isolation.c, the system's state) decides and routes; soh_exchange.c builds
- * and parses wire bytes and calls nobody; the store, policy, log and timer
- * are leaves.  Lock order: ec_sessions' lock, then sha_sessions', then
- * isolation's, then the session table's. */
+ * and parses wire bytes and calls only leaves; the store, policy, log and timer
+ * are leaves.  main.c wires the pieces at start: the timer's tick functions,
+ * and the function through which sha_sessions.c tells the EC side of a
+ * health change, so that no file needs one that needs it.  Lock order:
+ * ec_sessions' lock, then sha_sessions', then isolation's, then the session
+ * table's. */
 
 /* log.c: one line per event, timestamped, to the agent's log file, which
  * is rotated to <path>.1 when it would grow past Parameters\LogMaxBytes. */
@@ -168,7 +171,9 @@ ULONGLONG ec_tick(ULONGLONG now);
 #define DEFAULT_SHA_TIMEOUT_MS AGENT_DEFAULT_SHA_TIMEOUT_MS
 #define DEFAULT_FIXUP_POLL_MS AGENT_DEFAULT_FIXUP_POLL_MS
 extern const struct session_kind sha_kind;
-void sha_init(void);
+/* on_health_changed: called (without our lock) when an SHA's health may
+ * have changed: its NotifySoHChange was answered, or a fix-up ended. */
+void sha_init(void (*on_health_changed)(void));
 /* call_seq: the binding's number for the call; an older one than the
  * newest applied changes nothing (E_ABORT). */
 HRESULT sha_notify_soh_change(struct session *session, UINT64 call_seq);
@@ -215,8 +220,11 @@ HRESULT isolation_get(NAPAGENT_SYSTEM_ISOLATION *isolation);
 /* Waits up to timeout_ms for the generation to differ from known. */
 HRESULT isolation_wait_change(UINT32 known, UINT32 timeout_ms, UINT32 *generation);
 
-/* timer.c: one thread that runs the agent's deadlines. */
-void timer_init(void);
+/* timer.c: one thread that runs the agent's deadlines: each tick function
+ * handles what is due by now and returns its next deadline (or ~0). */
+#define TIMER_MAX_TICKS 4
+typedef ULONGLONG (*timer_tick_fn)(ULONGLONG now);
+void timer_init(const timer_tick_fn *ticks, unsigned int count);
 void timer_kick(void);
 void timer_shutdown(void);
 

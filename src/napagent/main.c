@@ -48,6 +48,27 @@ static void usage(FILE *out)
             "       napagent.exe --uninstall            stop and remove the napagent service\n");
 }
 
+/* The agent's pieces, wired so that no file needs one that needs it
+ * (agent_private.h): the timer runs the EC and SHA deadlines, and the SHA
+ * side tells the EC side of health changes. */
+static void agent_init(void)
+{
+    static const timer_tick_fn ticks[] = { sha_tick, ec_tick };
+
+    exchange_init();
+    isolation_init();
+    ec_init();
+    sha_init(ec_health_changed);
+    sessions_init();
+    timer_init(ticks, ARRAYSIZE(ticks));
+}
+
+static void agent_shutdown(void)
+{
+    sessions_shutdown();
+    timer_shutdown();
+}
+
 /* The body both run modes share.  on_running is told once the agent listens. */
 static int run_agent(void (*on_running)(void))
 {
@@ -60,11 +81,11 @@ static int run_agent(void (*on_running)(void))
         agent_log("napagent: store_open failed: 0x%08lx", hr);
         return EXIT_START_FAIL;
     }
-    sessions_init();
+    agent_init();
     if ((status = agent_rpc_start()) != RPC_S_OK)
     {
         agent_log("napagent: agent_rpc_start failed: %ld", status);
-        sessions_shutdown();
+        agent_shutdown();
         store_close();
         return EXIT_START_FAIL;
     }
@@ -76,7 +97,7 @@ static int run_agent(void (*on_running)(void))
 
     agent_log("napagent: stopping");
     agent_rpc_stop();
-    sessions_shutdown();
+    agent_shutdown();
     store_close();
     agent_log("napagent: stopped");
     return EXIT_OK;

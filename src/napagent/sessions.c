@@ -51,11 +51,6 @@ void sessions_init(void)
     InitializeCriticalSection(&sessions_cs);
     InitializeConditionVariable(&events_cv);
     RtlGenRandom(&next_request_id, sizeof(next_request_id));
-    exchange_init();
-    isolation_init();
-    ec_init();
-    sha_init();
-    timer_init();
 }
 
 static void free_event(struct queued_event *queued)
@@ -156,7 +151,6 @@ void sessions_shutdown(void)
         session_close(open[i], FALSE);
         session_release(open[i]);
     }
-    timer_shutdown();
 }
 
 /* The client process ended.  Its context handle's rundown would close the

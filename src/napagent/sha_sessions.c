@@ -66,6 +66,10 @@ static BOOL registrations_stale = TRUE;
 static UINT32 registered_ids[maxSystemHealthEntityCount];
 static UINT32 registered_count;
 static UINT64 next_soh_serial = 1;
+/* Told when what an SSoH says of the health may have changed (the EC
+ * sessions compare it with what each EC sent): set once at start, so that
+ * this file needs nothing of theirs. */
+static void (*health_changed)(void);
 
 static DWORD sha_timeout(void)
 {
@@ -236,8 +240,9 @@ static void load_cached_sohs(void)
 
 static void refresh_registrations(void);
 
-void sha_init(void)
+void sha_init(void (*on_health_changed)(void))
 {
+    health_changed = on_health_changed;
     InitializeCriticalSection(&sha_cs);
     InitializeConditionVariable(&fetch_cv);
     EnterCriticalSection(&sha_cs);
@@ -515,7 +520,7 @@ HRESULT sha_answer(struct session *session, UINT32 request_id, const NAPAGENT_SH
         else if (!request_id || !answer_request_fetch(record, request_id, answer)) hr = NAP_E_NOT_PENDING;
     }
     LeaveCriticalSection(&sha_cs);
-    if (changed) ec_health_changed();
+    if (changed) health_changed();
     return hr;
 }
 
@@ -813,7 +818,7 @@ ULONGLONG sha_tick(ULONGLONG now)
     for (i = 0; i < maxSystemHealthEntityCount; i++)
         if (records[i].used) next = min(next, tick_record(&records[i], now, &changed));
     LeaveCriticalSection(&sha_cs);
-    if (changed) ec_health_changed();
+    if (changed) health_changed();
     return next;
 }
 

@@ -12,6 +12,10 @@ static CRITICAL_SECTION timer_cs;
 static CONDITION_VARIABLE timer_cv;
 static BOOL kicked, stopping;
 static HANDLE thread;
+/* What runs at each tick (set once at start, so that this file needs
+ * nothing of theirs): each returns its next deadline. */
+static timer_tick_fn ticks[TIMER_MAX_TICKS];
+static unsigned int tick_count;
 
 static DWORD WINAPI timer_main(void *unused)
 {
@@ -20,11 +24,13 @@ static DWORD WINAPI timer_main(void *unused)
     while (!stopping)
     {
         ULONGLONG now, next;
+        unsigned int i;
 
         kicked = FALSE;
         LeaveCriticalSection(&timer_cs);
         now = GetTickCount64();
-        next = min(sha_tick(now), ec_tick(now));
+        next = ~0ull;
+        for (i = 0; i < tick_count; i++) next = min(next, ticks[i](now));
         EnterCriticalSection(&timer_cs);
         /* A kick while ticking may have brought a deadline nearer: look again. */
         if (kicked || stopping) continue;
@@ -35,8 +41,10 @@ static DWORD WINAPI timer_main(void *unused)
     return 0;
 }
 
-void timer_init(void)
+void timer_init(const timer_tick_fn *fns, unsigned int count)
 {
+    tick_count = min(count, TIMER_MAX_TICKS);
+    memcpy(ticks, fns, tick_count * sizeof(*fns));
     InitializeCriticalSection(&timer_cs);
     InitializeConditionVariable(&timer_cv);
     thread = CreateThread(NULL, 0, timer_main, NULL, 0, NULL);
