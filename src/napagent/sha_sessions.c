@@ -337,7 +337,9 @@ static struct sha_record *record_of(struct session *session)
     return record && record->session == session ? record : NULL;
 }
 
-HRESULT sha_notify_soh_change(struct session *session, UINT64 call_seq)
+/* NotifySoHChange and FlushCache, numbered by the SHA's binding: applied to
+ * the SHA's record unless the session is not its own or the call is stale. */
+static HRESULT numbered_call(struct session *session, UINT64 call_seq, void (*apply)(struct sha_record *record))
 {
     struct sha_record *record;
     HRESULT hr = S_OK;
@@ -345,34 +347,39 @@ HRESULT sha_notify_soh_change(struct session *session, UINT64 call_seq)
     EnterCriticalSection(&sha_cs);
     if (!(record = record_of(session))) hr = NAP_E_NOT_INITIALIZED;
     else if (call_is_stale(record, call_seq)) hr = E_ABORT;
-    else request_soh(record, TRUE);
+    else apply(record);
     LeaveCriticalSection(&sha_cs);
     return hr;
 }
 
+/* Caller holds sha_cs. */
+static void soh_changed(struct sha_record *record)
+{
+    request_soh(record, TRUE);
+}
+
+/* Caller holds sha_cs.  The flush wins over every fetch and compare that started before it. */
+static void flush_cache(struct sha_record *record)
+{
+    record->epoch++;
+    record->soh_again = FALSE;
+    record->compare_request = 0;
+    HeapFree(GetProcessHeap(), 0, record->candidate);
+    record->candidate = NULL;
+    set_soh(record, NULL, 0, FALSE, FALSE);
+    record->failure_category = failureCategoryClientCommunication;
+    record->failure = NAP_E_NO_CACHED_SOH;
+    agent_log("SHA %u: cache flushed", record->id);
+}
+
+HRESULT sha_notify_soh_change(struct session *session, UINT64 call_seq)
+{
+    return numbered_call(session, call_seq, soh_changed);
+}
+
 HRESULT sha_flush_cache(struct session *session, UINT64 call_seq)
 {
-    struct sha_record *record;
-    HRESULT hr = S_OK;
-
-    EnterCriticalSection(&sha_cs);
-    if (!(record = record_of(session))) hr = NAP_E_NOT_INITIALIZED;
-    else if (call_is_stale(record, call_seq)) hr = E_ABORT;
-    else
-    {
-        /* The flush wins over every fetch and compare that started before it. */
-        record->epoch++;
-        record->soh_again = FALSE;
-        record->compare_request = 0;
-        HeapFree(GetProcessHeap(), 0, record->candidate);
-        record->candidate = NULL;
-        set_soh(record, NULL, 0, FALSE, FALSE);
-        record->failure_category = failureCategoryClientCommunication;
-        record->failure = NAP_E_NO_CACHED_SOH;
-        agent_log("SHA %u: cache flushed", record->id);
-    }
-    LeaveCriticalSection(&sha_cs);
-    return hr;
+    return numbered_call(session, call_seq, flush_cache);
 }
 
 /* A valid entry begins with its System-Health-Id TLV: type, length 4, id. */

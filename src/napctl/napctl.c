@@ -15,6 +15,7 @@
 #include "napagent_rpc.h"
 #include "agent_call.h"
 #include "nap_trace.h"
+#include "parse_number.h"
 #include "agent_service.h"
 #include "agent_settings.h"
 #include "call_timeout.h"
@@ -103,26 +104,6 @@ static void __attribute__((noreturn)) exit_not_started(const char *command, HRES
                                   "listen within %u s", AGENT_START_TIMEOUT_MS / 1000);
     exit_unreachable(command, "the NapAgent is not running and the napagent service could not be started: "
                               "0x%08lx (Win32 error %lu)", (unsigned long)hr, (unsigned long)HRESULT_CODE(hr));
-}
-
-/* Decimal, or hex with a 0x prefix; the whole string must be a number. */
-static BOOL parse_u32(const WCHAR *text, UINT32 *value)
-{
-    unsigned long long number;
-    int base = 10;
-    WCHAR *end;
-
-    if (!text || !*text || *text == '-' || *text == '+') return FALSE;
-    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
-    {
-        text += 2;
-        base = 16;
-        if (!*text) return FALSE;
-    }
-    number = wcstoull(text, &end, base);
-    if (*end || number > 0xffffffffull) return FALSE;
-    *value = (UINT32)number;
-    return TRUE;
 }
 
 static void format_guid(const GUID *guid, char *buf, size_t size)
