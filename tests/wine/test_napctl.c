@@ -11,6 +11,7 @@
 #include <wchar.h>
 #include "soh_attr.h"
 #include "napagent_rpc.h"
+#include "agent_settings.h"
 #include "service_control.h"
 
 #define RUN_TIMEOUT_MS 30000
@@ -335,6 +336,39 @@ static void test_not_installed(void **state)
     check_output(&run, "napctl: register: the NapAgent is not running");
 }
 
+/* set log-level: by name or number, refused past trace; the agent writes
+ * Parameters\LogLevel, which its log reads (test_management: test_log_level). */
+static void test_set_log_level(void **state)
+{
+    static struct run run;
+    HANDLE agent = test_start_agent();
+    DWORD level = 0, size = sizeof(level);
+
+    (void)state;
+    assert_non_null(agent);
+    run_napctl(L"set log-level trace", &run);
+    assert_int_equal(run.code, 0);
+    check_output(&run, "log-level set to trace");
+    assert_int_equal(RegGetValueW(HKEY_LOCAL_MACHINE, AGENT_PARAMETERS_KEY, L"LogLevel", RRF_RT_REG_DWORD, NULL,
+                                  &level, &size), ERROR_SUCCESS);
+    assert_int_equal(level, 4);
+    run_napctl(L"set log-level 2", &run);
+    assert_int_equal(run.code, 0);
+    check_output(&run, "log-level set to warning");
+    run_napctl(L"set log-level verbose", &run);
+    assert_int_equal(run.code, EXIT_USAGE);
+    check_output(&run, "napctl: set: bad level");
+    run_napctl(L"set log-level 5", &run);
+    assert_int_equal(run.code, EXIT_USAGE);
+    check_output(&run, "napctl: set: log-level is error, warning, info or trace");
+    run_napctl(L"set log-level info", &run);
+    assert_int_equal(run.code, 0);
+    size = sizeof(level);
+    RegGetValueW(HKEY_LOCAL_MACHINE, AGENT_PARAMETERS_KEY, L"LogLevel", RRF_RT_REG_DWORD, NULL, &level, &size);
+    assert_int_equal(level, 3);
+    test_kill_agent(agent);
+}
+
 static HANDLE hung_agent;
 
 static int setup_hung_agent(void **state)
@@ -392,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verbs_start_the_service, setup_service, teardown_service),
         cmocka_unit_test_setup_teardown(test_decode_does_not_start_the_service, setup_service, teardown_service),
         cmocka_unit_test_setup_teardown(test_not_installed, setup_no_service, teardown_service),
+        cmocka_unit_test(test_set_log_level),
         cmocka_unit_test_setup_teardown(test_hung_agent, setup_hung_agent, teardown_hung_agent),
     };
 
