@@ -858,6 +858,22 @@ static char *log_of_registration(INapClientManagement2 *management)
     return read_log_since(from);
 }
 
+/* Once the agent has read the level again, which of a registration's lines
+ * its log keeps: the store's info line, the call's trace line. */
+static void check_log_keeps(INapClientManagement2 *management, BOOL info, BOOL trace)
+{
+    char trace_line[64], info_line[64];
+    char *text;
+
+    snprintf(trace_line, sizeof(trace_line), "trace: NapAgentUnregister(EC %u): 0x00000000", EC_ID);
+    snprintf(info_line, sizeof(info_line), "info: store: unregister EC %u: 0x00000000", EC_ID);
+    Sleep(LEVEL_READ_MS + 200);
+    text = log_of_registration(management);
+    assert_int_equal(strstr(text, info_line) != NULL, info);
+    assert_int_equal(strstr(text, trace_line) != NULL, trace);
+    free(text);
+}
+
 /* Parameters\LogLevel (napctl set log-level) switches the agent's log
  * between error, warning, info (the default) and trace, without a restart:
  * each call to the agent is a trace line, seen only at trace.  A value
@@ -865,43 +881,18 @@ static char *log_of_registration(INapClientManagement2 *management)
 static void test_log_level(void **state)
 {
     INapClientManagement2 *management = create_management();
-    char trace_line[64], info_line[64];
-    char *text;
 
     (void)state;
-    snprintf(trace_line, sizeof(trace_line), "trace: NapAgentUnregister(EC %u): 0x00000000", EC_ID);
-    snprintf(info_line, sizeof(info_line), "info: store: unregister EC %u: 0x00000000", EC_ID);
     assert_int_equal(test_set_setting(NAPAGENT_SETTING_LOG_LEVEL, AGENT_LOG_TRACE + 1), E_INVALIDARG);
     assert_int_equal(test_set_setting(NAPAGENT_SETTING_LOG_LEVEL, AGENT_LOG_ERROR - 1), E_INVALIDARG);
-
-    /* The default: info lines, no trace. */
-    text = log_of_registration(management);
-    assert_non_null(strstr(text, info_line));
-    assert_null(strstr(text, trace_line));
-    free(text);
-
+    check_log_keeps(management, TRUE, FALSE);
     assert_int_equal(test_set_setting(NAPAGENT_SETTING_LOG_LEVEL, AGENT_LOG_TRACE), S_OK);
-    Sleep(LEVEL_READ_MS + 200);
-    text = log_of_registration(management);
-    assert_non_null(strstr(text, info_line));
-    assert_non_null(strstr(text, trace_line));
-    free(text);
-
+    check_log_keeps(management, TRUE, TRUE);
     assert_int_equal(test_set_setting(NAPAGENT_SETTING_LOG_LEVEL, AGENT_LOG_INFO), S_OK);
-    Sleep(LEVEL_READ_MS + 200);
-    text = log_of_registration(management);
-    assert_non_null(strstr(text, info_line));
-    assert_null(strstr(text, trace_line));
-    free(text);
-
+    check_log_keeps(management, TRUE, FALSE);
     /* 0 is below error: clamped to it, which keeps no info line. */
     set_dword_parameter(L"LogLevel", 0);
-    Sleep(LEVEL_READ_MS + 200);
-    text = log_of_registration(management);
-    assert_null(strstr(text, info_line));
-    assert_null(strstr(text, trace_line));
-    free(text);
-
+    check_log_keeps(management, FALSE, FALSE);
     delete_parameter(L"LogLevel");
     INapClientManagement2_Release(management);
 }

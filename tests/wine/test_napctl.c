@@ -336,36 +336,41 @@ static void test_not_installed(void **state)
     check_output(&run, "napctl: register: the NapAgent is not running");
 }
 
+/* Runs napctl: its exit status and a line of its output. */
+static void check_napctl(const WCHAR *args, int code, const char *text)
+{
+    static struct run run;
+
+    run_napctl(args, &run);
+    assert_int_equal(run.code, code);
+    check_output(&run, text);
+}
+
+static DWORD log_level_value(void)
+{
+    DWORD level = 0, size = sizeof(level);
+
+    assert_int_equal(RegGetValueW(HKEY_LOCAL_MACHINE, AGENT_PARAMETERS_KEY, L"LogLevel", RRF_RT_REG_DWORD, NULL,
+                                  &level, &size), ERROR_SUCCESS);
+    return level;
+}
+
 /* set log-level: by name or number, refused past trace; the agent writes
  * Parameters\LogLevel, which its log reads (test_management: test_log_level). */
 static void test_set_log_level(void **state)
 {
-    static struct run run;
     HANDLE agent = test_start_agent();
-    DWORD level = 0, size = sizeof(level);
 
     (void)state;
     assert_non_null(agent);
-    run_napctl(L"set log-level trace", &run);
-    assert_int_equal(run.code, 0);
-    check_output(&run, "log-level set to trace");
-    assert_int_equal(RegGetValueW(HKEY_LOCAL_MACHINE, AGENT_PARAMETERS_KEY, L"LogLevel", RRF_RT_REG_DWORD, NULL,
-                                  &level, &size), ERROR_SUCCESS);
-    assert_int_equal(level, 4);
-    run_napctl(L"set log-level 2", &run);
-    assert_int_equal(run.code, 0);
-    check_output(&run, "log-level set to warning");
-    run_napctl(L"set log-level verbose", &run);
-    assert_int_equal(run.code, EXIT_USAGE);
-    check_output(&run, "napctl: set: bad level");
-    run_napctl(L"set log-level 5", &run);
-    assert_int_equal(run.code, EXIT_USAGE);
-    check_output(&run, "napctl: set: log-level is error, warning, info or trace");
-    run_napctl(L"set log-level info", &run);
-    assert_int_equal(run.code, 0);
-    size = sizeof(level);
-    RegGetValueW(HKEY_LOCAL_MACHINE, AGENT_PARAMETERS_KEY, L"LogLevel", RRF_RT_REG_DWORD, NULL, &level, &size);
-    assert_int_equal(level, 3);
+    check_napctl(L"set log-level trace", 0, "log-level set to trace");
+    assert_int_equal(log_level_value(), 4);
+    check_napctl(L"set log-level 2", 0, "log-level set to warning");
+    assert_int_equal(log_level_value(), 2);
+    check_napctl(L"set log-level verbose", EXIT_USAGE, "napctl: set: bad level");
+    check_napctl(L"set log-level 5", EXIT_USAGE, "napctl: set: log-level is error, warning, info or trace");
+    check_napctl(L"set log-level info", 0, "log-level set to info");
+    assert_int_equal(log_level_value(), 3);
     test_kill_agent(agent);
 }
 
