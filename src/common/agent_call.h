@@ -68,4 +68,19 @@ struct agent_method
  * session may be NULL: then the bound is read_call_timeout(). */
 HRESULT agent_call(struct agent_session *session, const struct agent_method *method, void *args);
 
+/* Declares `method`, an agent_method whose stub adapter makes one RPC:
+ * rpc call_args, where call_args may name `agent`, `cookie` and `args` (the
+ * call's copy of an args_type).  What follows sets the method's other fields
+ * (.free_out = ..., .may_start_agent = TRUE).  A stub that does more than
+ * the call is written out. */
+#define AGENT_METHOD(method, args_type, rpc, call_args, ...) \
+    static HRESULT method##_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg) \
+    { \
+        args_type *args = arg; \
+        (void)agent; (void)cookie; (void)args; \
+        return rpc call_args; \
+    } \
+    static const struct agent_method method = \
+        { .name = #rpc, .stub = method##_stub, .args_size = sizeof(args_type), __VA_ARGS__ }
+
 #endif

@@ -8,6 +8,9 @@
 #include <wchar.h>
 #include "agent_settings.h"
 #include "napagent_rpc.h"
+#include "parse_number.h"
+
+static const WCHAR *const log_level_names[] = { L"error", L"warning", L"info", L"trace", NULL };
 
 /* docs/registry-layout.md lists each with its reason: keep the two in step. */
 static const struct agent_setting settings[AGENT_SETTING_COUNT] =
@@ -34,6 +37,10 @@ static const struct agent_setting settings[AGENT_SETTING_COUNT] =
     /* Group Policy (GPNAP 2.5.2): 1 = no mode sub-header, 2 = with it. */
     [AGENT_SETTING_BACKWARD_COMPATIBLE] =
         { NAP_CLIENT_POLICY_KEY, L"BackwardCompatible", NULL, 0, 2, 1, 2, TRUE },
+    /* Read again at most once a second: no restart needed (src/napagent/log.c). */
+    [AGENT_SETTING_LOG_LEVEL] =
+        { AGENT_PARAMETERS_KEY, L"LogLevel", L"log-level", NAPAGENT_SETTING_LOG_LEVEL,
+          AGENT_LOG_INFO, AGENT_LOG_ERROR, AGENT_LOG_TRACE, FALSE, log_level_names },
 };
 
 const struct agent_setting *agent_setting_get(enum agent_setting_id id)
@@ -79,6 +86,22 @@ DWORD agent_setting_clamp(const struct agent_setting *setting, DWORD value)
     if (agent_setting_in_range(setting, value)) return value;
     if (setting->choice) return setting->default_value;
     return value < setting->min ? setting->min : setting->max;
+}
+
+BOOL agent_setting_parse(const struct agent_setting *setting, const WCHAR *text, DWORD *value)
+{
+    unsigned int i;
+    UINT32 number;
+
+    for (i = 0; setting->value_names && setting->value_names[i]; i++)
+    {
+        if (wcscmp(text, setting->value_names[i])) continue;
+        *value = setting->min + i;
+        return TRUE;
+    }
+    if (!parse_u32(text, &number)) return FALSE;
+    *value = number;
+    return TRUE;
 }
 
 DWORD agent_setting_read(enum agent_setting_id id)

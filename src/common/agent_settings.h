@@ -20,6 +20,16 @@
 #define AGENT_DEFAULT_SHA_TIMEOUT_MS 5000
 #define AGENT_DEFAULT_FIXUP_POLL_MS 1000
 
+/* Parameters\LogLevel: the agent's log keeps the lines of this level and
+ * the levels before it (src/napagent/log.c). */
+enum agent_log_level
+{
+    AGENT_LOG_ERROR = 1,      /* the agent could not do what it was asked */
+    AGENT_LOG_WARNING = 2,    /* a client or an SHA misbehaved */
+    AGENT_LOG_INFO = 3,       /* sessions, registrations, decisions: the default */
+    AGENT_LOG_TRACE = 4       /* each call in detail */
+};
+
 enum agent_setting_id
 {
     AGENT_SETTING_RETRY_INTERVAL_MS,
@@ -28,6 +38,7 @@ enum agent_setting_id
     AGENT_SETTING_FIXUP_POLL_MS,
     AGENT_SETTING_LOG_MAX_BYTES,
     AGENT_SETTING_BACKWARD_COMPATIBLE,
+    AGENT_SETTING_LOG_LEVEL,
     AGENT_SETTING_COUNT
 };
 
@@ -44,6 +55,8 @@ struct agent_setting
     /* A choice, not a quantity: a value out of range means the default
      * rather than the nearer bound. */
     BOOL choice;
+    /* The names of the values min..max, for napctl; NULL: milliseconds. */
+    const WCHAR *const *value_names;
 };
 
 const struct agent_setting *agent_setting_get(enum agent_setting_id id);
@@ -54,6 +67,9 @@ const struct agent_setting *agent_setting_by_name(const WCHAR *key, const WCHAR 
 BOOL agent_setting_in_range(const struct agent_setting *setting, DWORD value);
 /* What a reader uses when it finds value. */
 DWORD agent_setting_clamp(const struct agent_setting *setting, DWORD value);
+/* napctl's text for a value: a name of value_names, or a number (of ms).
+ * FALSE when it is neither; the range is not checked. */
+BOOL agent_setting_parse(const struct agent_setting *setting, const WCHAR *text, DWORD *value);
 /* HKLM\key\name: the default when missing or not a REG_DWORD, else clamped. */
 DWORD agent_setting_read(enum agent_setting_id id);
 

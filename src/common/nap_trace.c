@@ -9,10 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 #include "nap_trace.h"
+#include "trace_options.h"
 
-/* Wine's flag for "not asked yet", and its defaults: FIXME and ERR on. */
+_Static_assert(TRACE_OPTIONS_FIXME == 1 << NAP_TRACE_FIXME && TRACE_OPTIONS_ERR == 1 << NAP_TRACE_ERR
+               && TRACE_OPTIONS_WARN == 1 << NAP_TRACE_WARN && TRACE_OPTIONS_TRACE == 1 << NAP_TRACE_TRACE,
+               "the parser's bits are the channels' classes");
+
+/* Wine's flag for "not asked yet". */
 #define FLAG_UNKNOWN 0x80
-#define DEFAULT_FLAGS ((1 << NAP_TRACE_FIXME) | (1 << NAP_TRACE_ERR))
 #define DEBUG_CHANNELS_KEY "System\\CurrentControlSet\\Services\\napagent\\Parameters"
 #define LINE_MAX_CHARS 1024
 /* Strings for one trace line each; a thread formats a line at a time. */
@@ -55,49 +59,12 @@ static BOOL CALLBACK find_wine(INIT_ONCE *once, void *param, void **context)
 
 static const char *const class_names[] = { "fixme", "err", "warn", "trace" };
 
-/* One option of a WINEDEBUG string ("+all", "warn+qagent", "-qutil"...)
- * applied to the flags of channel `name`. */
-static unsigned char apply_option(const char *option, size_t length, const char *name, unsigned char flags)
-{
-    unsigned char classes = 0xf;
-    const char *sign = option;
-    size_t i;
-
-    while (sign < option + length && *sign != '+' && *sign != '-') sign++;
-    if (sign == option + length) return flags;
-    if (sign != option)
-    {
-        classes = 0;
-        for (i = 0; i < ARRAYSIZE(class_names); i++)
-            if ((size_t)(sign - option) == strlen(class_names[i]) && !strncmp(option, class_names[i], sign - option))
-                classes = 1 << i;
-    }
-    if ((size_t)(option + length - sign - 1) != strlen(name) || strncmp(sign + 1, name, strlen(name)))
-        if (option + length - sign - 1 != 3 || strncmp(sign + 1, "all", 3)) return flags;
-    return *sign == '+' ? flags | classes : flags & ~classes;
-}
-
-static unsigned char windows_flags(const char *name)
-{
-    unsigned char flags = DEFAULT_FLAGS;
-    const char *option = windows_channels, *end;
-
-    while (*option)
-    {
-        end = strchr(option, ',');
-        if (!end) end = option + strlen(option);
-        flags = apply_option(option, end - option, name, flags);
-        option = *end ? end + 1 : end;
-    }
-    return flags;
-}
-
 unsigned char nap_trace_flags(struct nap_trace_channel *channel)
 {
     InitOnceExecuteOnce(&init_once, find_wine, NULL, NULL);
     /* Wine's caches the answer in channel->flags itself. */
     if (wine_get_flags) return wine_get_flags(channel);
-    if (channel->flags & FLAG_UNKNOWN) channel->flags = windows_flags(channel->name);
+    if (channel->flags & FLAG_UNKNOWN) channel->flags = trace_options_flags(windows_channels, channel->name);
     return channel->flags;
 }
 

@@ -17,7 +17,8 @@
  * interleaved with Wine's own traces.  On Windows, where ntdll has no such
  * functions, the same WINEDEBUG-style string is read once from the registry
  * value HKLM\System\CurrentControlSet\Services\napagent\Parameters\DebugChannels
- * (REG_SZ) and the lines go to OutputDebugString.  A channel that is off
+ * (REG_SZ; read as Wine reads WINEDEBUG: trace_options.c) and the lines go
+ * to OutputDebugString.  A channel that is off
  * costs one test of a byte: nothing is formatted.
  *
  * The layout of a channel is Wine's struct __wine_debug_channel.
@@ -59,8 +60,10 @@ static inline BOOL nap_trace_on(enum nap_trace_class cls, struct nap_trace_chann
     return (channel->flags & (1 << cls)) && (nap_trace_flags(channel) & (1 << cls));
 }
 
-#define NAP_TRACE_LOG(cls, channel, ...) \
-    do { if (nap_trace_on(cls, channel)) nap_trace_printf(cls, channel, __func__, __VA_ARGS__); } while (0)
+#define NAP_TRACE_LOG(cls, channel, ...) NAP_TRACE_LOG_AS(cls, channel, __func__, __VA_ARGS__)
+/* For a helper that traces on behalf of its caller: the line names `function`. */
+#define NAP_TRACE_LOG_AS(cls, channel, function, ...) \
+    do { if (nap_trace_on(cls, channel)) nap_trace_printf(cls, channel, function, __VA_ARGS__); } while (0)
 
 #define TRACE(...) NAP_TRACE_LOG(NAP_TRACE_TRACE, nap_trace_default_channel, __VA_ARGS__)
 #define WARN(...)  NAP_TRACE_LOG(NAP_TRACE_WARN, nap_trace_default_channel, __VA_ARGS__)

@@ -6,6 +6,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "com_server.h"
+#include "nap_trace.h"
+
+/* Shared by qagent.dll and qutil.dll: each traces on its own channel. */
+NAP_TRACE_USE_MODULE_CHANNEL();
 
 LONG com_server_objects;
 
@@ -23,26 +27,20 @@ static inline struct class_factory *impl_from_IClassFactory(IClassFactory *iface
 
 static HRESULT WINAPI factory_QueryInterface(IClassFactory *iface, REFIID riid, void **out)
 {
-    if (!out) return E_POINTER;
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_IClassFactory))
-    {
-        *out = iface;
-        IClassFactory_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
+    static const IID *const iids[] = { &IID_IUnknown, &IID_IClassFactory, NULL };
+
+    return com_query_interface(iface, iids, riid, out);
 }
 
 static ULONG WINAPI factory_AddRef(IClassFactory *iface)
 {
-    return InterlockedIncrement(&impl_from_IClassFactory(iface)->refs);
+    return com_addref(iface, &impl_from_IClassFactory(iface)->refs);
 }
 
 static ULONG WINAPI factory_Release(IClassFactory *iface)
 {
     struct class_factory *factory = impl_from_IClassFactory(iface);
-    ULONG refs = InterlockedDecrement(&factory->refs);
+    ULONG refs = com_release(iface, &factory->refs);
 
     if (!refs)
     {
@@ -55,16 +53,20 @@ static ULONG WINAPI factory_Release(IClassFactory *iface)
 static HRESULT WINAPI factory_CreateInstance(IClassFactory *iface, IUnknown *outer, REFIID riid, void **out)
 {
     struct class_factory *factory = impl_from_IClassFactory(iface);
+    HRESULT hr;
 
+    TRACE("%p, %p, %s, %p\n", iface, outer, nap_dbgstr_guid(riid), out);
     if (!out) return E_POINTER;
     *out = NULL;
     if (outer) return CLASS_E_NOAGGREGATION;
-    return factory->class->create(riid, out);
+    hr = factory->class->create(riid, out);
+    TRACE("%p: %s 0x%08lx, %p\n", iface, nap_dbgstr_w(factory->class->name), hr, *out);
+    return hr;
 }
 
 static HRESULT WINAPI factory_LockServer(IClassFactory *iface, BOOL lock)
 {
-    (void)iface;
+    TRACE("%p, %d\n", iface, lock);
     if (lock) com_server_object_created();
     else com_server_object_destroyed();
     return S_OK;

@@ -1,6 +1,6 @@
 /*
- * What every in-process COM server of the project shares: class factories,
- * object counting and regsvr32 registration
+ * What every in-process COM server of the project shares: its exports, class
+ * factories, object counting, IUnknown and regsvr32 registration
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -29,7 +29,20 @@ extern LONG com_server_objects;
 static inline void com_server_object_created(void) { InterlockedIncrement(&com_server_objects); }
 static inline void com_server_object_destroyed(void) { InterlockedDecrement(&com_server_objects); }
 
-/* The bodies of the four Dll* exports. */
+/* IUnknown of the DLLs' objects, traced as Wine traces it, on the module's
+ * channel under the calling method's name (the macros pass __func__).
+ * iids: what the object answers for, NULL-terminated; an IID not in it is a
+ * WARN and E_NOINTERFACE.  The addref/release steps return the new count. */
+HRESULT com_object_query_interface(const char *function, IUnknown *iface, const IID *const *iids, REFIID riid,
+                                   void **out);
+ULONG com_object_addref(const char *function, IUnknown *iface, LONG *refs);
+ULONG com_object_release(const char *function, IUnknown *iface, LONG *refs);
+#define com_query_interface(iface, iids, riid, out) \
+    com_object_query_interface(__func__, (IUnknown *)(iface), iids, riid, out)
+#define com_addref(iface, refs) com_object_addref(__func__, (IUnknown *)(iface), refs)
+#define com_release(iface, refs) com_object_release(__func__, (IUnknown *)(iface), refs)
+
+/* The bodies of the Dll* exports (dll_exports.c). */
 HRESULT com_server_get_class_object(REFCLSID clsid, REFIID riid, void **out);
 HRESULT com_server_can_unload(void);
 /* Writes HKCR\CLSID\{clsid} (name) and its InprocServer32 (module path,

@@ -26,10 +26,13 @@
  * ec_sessions' lock, then sha_sessions', then isolation's, then the session
  * table's. */
 
-/* log.c: one line per event, timestamped, to the agent's log file, which
- * is rotated to <path>.1 when it would grow past Parameters\LogMaxBytes. */
+/* log.c: one line per event, timestamped, with its level, to the agent's
+ * log file, which is rotated to <path>.1 when it would grow past
+ * Parameters\LogMaxBytes.  A line above Parameters\LogLevel (read again at
+ * most once a second) is not even formatted: errors, warnings and info by
+ * default (enum agent_log_level, agent_settings.h). */
 BOOL agent_log_open(const WCHAR *path);
-void agent_log(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void agent_log(enum agent_log_level level, const char *format, ...) __attribute__((format(printf, 2, 3)));
 void agent_log_close(void);
 
 /* registry_store.c: the agent-owned persistent state (docs/registry-layout.md).
@@ -124,6 +127,22 @@ HRESULT sessions_wait_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_cou
                              UINT16 *event_count, NAPAGENT_EVENT **events);
 /* Unregisters a component unless a session of it is open (NAP_E_STILL_BOUND). */
 HRESULT sessions_unregister(UINT32 kind, UINT32 id, void (*forget)(UINT32 id));
+
+/* rpc_ec.c and rpc_sha.c: a manager routine returns call's HRESULT, made
+ * with `session` the session of that kind the cookie names, holding a
+ * reference for the call; NAP_E_NOT_INITIALIZED when it is gone (the agent
+ * restarted, or the session was dropped), and the binding opens a new one.
+ * Each call is a trace line.  The RPC binding handle is not used. */
+#define WITH_SESSION(kind, binding, cookie, call) do { \
+    struct session *session; \
+    HRESULT hr; \
+    (void)(binding); \
+    if (!(session = session_find(cookie, kind))) return NAP_E_NOT_INITIALIZED; \
+    hr = (call); \
+    agent_log(AGENT_LOG_TRACE, "%s(%s %u): 0x%08lx", __func__, (kind) == NAPAGENT_KIND_EC ? "EC" : "SHA", \
+              session_id(session), hr); \
+    session_put(session); \
+    return hr; } while (0)
 
 /* What an SSoH says of the machine's health: for each registered SHA, a key
  * naming the content of its entry (sha_sessions.c).  The same keys: the same

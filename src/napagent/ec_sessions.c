@@ -127,7 +127,7 @@ static HRESULT ec_admit(UINT32 id)
     hr = store_get(NAPAGENT_KIND_EC, id, component);
     if (SUCCEEDED(hr) && !store_ec_enabled(component)) hr = NAP_E_ENTITY_DISABLED;
     HeapFree(GetProcessHeap(), 0, component);
-    if (FAILED(hr)) agent_log("EC %u refused: 0x%08lx", id, hr);
+    if (FAILED(hr)) agent_log(AGENT_LOG_INFO, "EC %u refused: 0x%08lx", id, hr);
     return hr;
 }
 
@@ -443,12 +443,12 @@ HRESULT ec_process_soh_response(struct session *session, const NAPAGENT_CONNECTI
     HeapFree(GetProcessHeap(), 0, parsed);
     if (FAILED(hr))
     {
-        agent_log("EC %u: SoH response refused: 0x%08lx", session_id(session), hr);
+        agent_log(AGENT_LOG_WARNING, "EC %u: SoH response refused: 0x%08lx", session_id(session), hr);
         MIDL_user_free(isolation->failure_url);
         ZeroMemory(isolation, sizeof(*isolation));
         return hr;
     }
-    agent_log("EC %u: SoH response processed: isolation state %u", session_id(session), isolation->state);
+    agent_log(AGENT_LOG_INFO, "EC %u: SoH response processed: isolation state %u", session_id(session), isolation->state);
     return S_OK;
 }
 
@@ -522,7 +522,7 @@ HRESULT ec_soh_change_failure(struct session *session)
     {
         state->retry_due = GetTickCount64() + interval;
         timer_kick();
-        agent_log("EC %u: SoH change failed, retry in %lu ms", session_id(session), interval);
+        agent_log(AGENT_LOG_INFO, "EC %u: SoH change failed, retry in %lu ms", session_id(session), interval);
     }
     unlock_ecs();
     return hr;
@@ -582,7 +582,7 @@ HRESULT ec_notify_all(void)
     for (i = 0; i < maxEnforcerCount; i++)
         if (bound[i]) tell_soh_change(bound[i]);
     unlock_ecs();
-    agent_log("NotifySoHChange to every bound EC");
+    agent_log(AGENT_LOG_INFO, "NotifySoHChange to every bound EC");
     return S_OK;
 }
 
@@ -624,7 +624,7 @@ void ec_health_changed(void)
     if (told) soh_change_count++;
     unlock_ecs();
     HeapFree(GetProcessHeap(), 0, now);
-    if (told) agent_log("system health changed: NotifySoHChange to %u EC(s)", told);
+    if (told) agent_log(AGENT_LOG_INFO, "system health changed: NotifySoHChange to %u EC(s)", told);
 }
 
 /* Caller holds ec_cs. */
@@ -739,7 +739,7 @@ static ULONGLONG tick_probations(struct ec_state *state, const FILETIME *wall, U
         /* Probation is over: the EC redoes its exchange (retriggerHint is TRUE). */
         connection->probation_told = TRUE;
         tell_soh_change(state);
-        agent_log("EC %u: probation ended", session_id(state->session));
+        agent_log(AGENT_LOG_INFO, "EC %u: probation ended", session_id(state->session));
     }
     return next;
 }

@@ -51,7 +51,7 @@ void isolation_update(const struct connection_decision *worst, BOOL unknown)
     LeaveCriticalSection(&isolation_cs);
     if (!changed) return;
     WakeAllConditionVariable(&changed_cv);
-    agent_log("system isolation state now %u", state);
+    agent_log(AGENT_LOG_INFO, "system isolation state now %u", state);
     /* Outside the lock: the SHAs' lock comes before ours. */
     sha_isolation_changed();
 }

@@ -15,6 +15,8 @@
 
 /* Parameters\LogMaxBytes may not go below two of these (agent_settings.c). */
 #define LOG_LINE_MAX 2048
+/* How long a level read from the registry is used. */
+#define LEVEL_READ_INTERVAL_MS 1000
 
 static INIT_ONCE log_init_once = INIT_ONCE_STATIC_INIT;
 static CRITICAL_SECTION log_lock;
@@ -24,6 +26,12 @@ static HANDLE log_file = INVALID_HANDLE_VALUE;
 static WCHAR *log_path, *old_log_path;
 static ULONGLONG log_size;
 static DWORD log_cap;
+/* Parameters\LogLevel as last read, and when (GetTickCount64; 0: never):
+ * a change applies within a second, without a registry read per line. */
+static volatile LONG log_level = AGENT_LOG_INFO;
+static volatile LONG64 level_read_at;
+
+static const char *const level_names[] = { "", "error", "warning", "info", "trace" };
 
 static BOOL CALLBACK init_log_lock(INIT_ONCE *once, void *param, void **context)
 {
@@ -110,15 +118,28 @@ void agent_log_close(void)
     unlock_log();
 }
 
-/* "YYYY-MM-DD HH:MM:SS.mmm [pid tid] "; returns its length. */
-static int format_prefix(char *buffer, size_t size)
+/* The level lines are kept at: one thread reads it again once it is a
+ * second old; the others meanwhile go by the one before. */
+static LONG current_level(void)
+{
+    ULONGLONG now = GetTickCount64();
+    LONG64 read_at = level_read_at;
+
+    if ((!read_at || now - (ULONGLONG)read_at >= LEVEL_READ_INTERVAL_MS)
+        && InterlockedCompareExchange64(&level_read_at, (LONG64)now, read_at) == read_at)
+        InterlockedExchange(&log_level, (LONG)agent_setting_read(AGENT_SETTING_LOG_LEVEL));
+    return log_level;
+}
+
+/* "YYYY-MM-DD HH:MM:SS.mmm [pid tid] level: "; returns its length. */
+static int format_prefix(char *buffer, size_t size, enum agent_log_level level)
 {
     SYSTEMTIME now;
 
     GetLocalTime(&now);
-    return snprintf(buffer, size, "%04u-%02u-%02u %02u:%02u:%02u.%03u [%lu %lu] ",
+    return snprintf(buffer, size, "%04u-%02u-%02u %02u:%02u:%02u.%03u [%lu %lu] %s: ",
                     now.wYear, now.wMonth, now.wDay, now.wHour, now.wMinute, now.wSecond,
-                    now.wMilliseconds, GetCurrentProcessId(), GetCurrentThreadId());
+                    now.wMilliseconds, GetCurrentProcessId(), GetCurrentThreadId(), level_names[level]);
 }
 
 /* The line ends with CRLF whatever the caller put at the end of its message. */
@@ -170,14 +191,16 @@ static void write_line(const char *line, size_t len)
     }
 }
 
-void agent_log(const char *format, ...)
+void agent_log(enum agent_log_level level, const char *format, ...)
 {
     char line[LOG_LINE_MAX];
     va_list args;
     int prefix, message;
     size_t len;
 
-    prefix = format_prefix(line, sizeof(line));
+    if (level < AGENT_LOG_ERROR || level > AGENT_LOG_TRACE) level = AGENT_LOG_ERROR;
+    if ((LONG)level > current_level()) return;
+    prefix = format_prefix(line, sizeof(line), level);
     if (prefix < 0)
         prefix = 0;
 

@@ -75,31 +75,31 @@ static int run_agent(void (*on_running)(void))
     RPC_STATUS status;
     HRESULT hr;
 
-    agent_log("napagent: starting (pid %lu)", GetCurrentProcessId());
+    agent_log(AGENT_LOG_INFO, "napagent: starting (pid %lu)", GetCurrentProcessId());
     if (FAILED(hr = store_open()))
     {
-        agent_log("napagent: store_open failed: 0x%08lx", hr);
+        agent_log(AGENT_LOG_ERROR, "napagent: store_open failed: 0x%08lx", hr);
         return EXIT_START_FAIL;
     }
     agent_init();
     if ((status = agent_rpc_start()) != RPC_S_OK)
     {
-        agent_log("napagent: agent_rpc_start failed: %ld", status);
+        agent_log(AGENT_LOG_ERROR, "napagent: agent_rpc_start failed: %ld", status);
         agent_shutdown();
         store_close();
         return EXIT_START_FAIL;
     }
-    agent_log("napagent: running");
+    agent_log(AGENT_LOG_INFO, "napagent: running");
     if (on_running)
         on_running();
 
     WaitForSingleObject(stop_event, INFINITE);
 
-    agent_log("napagent: stopping");
+    agent_log(AGENT_LOG_INFO, "napagent: stopping");
     agent_rpc_stop();
     agent_shutdown();
     store_close();
-    agent_log("napagent: stopped");
+    agent_log(AGENT_LOG_INFO, "napagent: stopped");
     return EXIT_OK;
 }
 
@@ -162,7 +162,7 @@ static void report_status(DWORD state, DWORD wait_hint)
         service_status.dwServiceSpecificExitCode = service_exit_code;
     }
     if (!SetServiceStatus(status_handle, &service_status))
-        agent_log("napagent: SetServiceStatus(%lu) failed: %lu", state, GetLastError());
+        agent_log(AGENT_LOG_ERROR, "napagent: SetServiceStatus(%lu) failed: %lu", state, GetLastError());
     LeaveCriticalSection(&status_lock);
 }
 
@@ -181,7 +181,7 @@ static DWORD WINAPI service_handler(DWORD control, DWORD event_type, void *event
     {
     case SERVICE_CONTROL_STOP:
     case SERVICE_CONTROL_SHUTDOWN:
-        agent_log("napagent: service control %lu: stopping", control);
+        agent_log(AGENT_LOG_INFO, "napagent: service control %lu: stopping", control);
         report_status(SERVICE_STOP_PENDING, 5000);
         SetEvent(stop_event);
         return NO_ERROR;
@@ -220,7 +220,7 @@ static void WINAPI service_main(DWORD argc, WCHAR **argv)
     status_handle = RegisterServiceCtrlHandlerExW(SERVICE_NAME, service_handler, NULL);
     if (!status_handle)
     {
-        agent_log("napagent: RegisterServiceCtrlHandlerExW failed: %lu", GetLastError());
+        agent_log(AGENT_LOG_ERROR, "napagent: RegisterServiceCtrlHandlerExW failed: %lu", GetLastError());
         service_exit_code = EXIT_START_FAIL;
         return;
     }

@@ -136,7 +136,7 @@ HRESULT store_open(void)
     }
     unlock_store();
     if (FAILED(hr))
-        agent_log("store: cannot open the agent's registry keys: 0x%08lx", hr);
+        agent_log(AGENT_LOG_ERROR, "store: cannot open the agent's registry keys: 0x%08lx", hr);
     return hr;
 }
 
@@ -317,7 +317,7 @@ static HRESULT next_registration(const struct store_kind *kind, DWORD *index, st
             (*index)++;
             return S_OK;
         }
-        agent_log("store: skipping %s %u: 0x%08lx", kind->name, id, hr);
+        agent_log(AGENT_LOG_WARNING, "store: skipping %s %u: 0x%08lx", kind->name, id, hr);
     }
 }
 
@@ -383,7 +383,7 @@ static HRESULT register_kind(const struct store_kind *kind, const struct compone
     hr = *kind->root ? register_locked(kind, reg) : NAP_E_NOT_INITIALIZED;
     unlock_store();
 
-    agent_log("store: register %s %u: 0x%08lx", kind->name, reg->id, hr);
+    agent_log(AGENT_LOG_INFO, "store: register %s %u: 0x%08lx", kind->name, reg->id, hr);
     return hr;
 }
 
@@ -437,7 +437,7 @@ static HRESULT unregister_kind(const struct store_kind *kind, UINT32 id)
     hr = unregister_locked(kind, id);
     unlock_store();
 
-    agent_log("store: unregister %s %u: 0x%08lx", kind->name, id, hr);
+    agent_log(AGENT_LOG_INFO, "store: unregister %s %u: 0x%08lx", kind->name, id, hr);
     return hr;
 }
 
@@ -496,7 +496,7 @@ HRESULT store_set_ec_enabled(UINT32 id, BOOL enabled)
     hr = set_enabled_locked(id, enabled);
     unlock_store();
 
-    agent_log("store: set EC %u enabled=%d: 0x%08lx", id, enabled ? 1 : 0, hr);
+    agent_log(AGENT_LOG_INFO, "store: set EC %u enabled=%d: 0x%08lx", id, enabled ? 1 : 0, hr);
     return hr;
 }
 
@@ -601,7 +601,7 @@ HRESULT store_set_setting(const WCHAR *name, DWORD value)
                         : NAP_E_NOT_INITIALIZED;
     unlock_store();
 
-    agent_log("store: setting %ls = %lu: 0x%08lx", name, value, hr);
+    agent_log(AGENT_LOG_INFO, "store: setting %ls = %lu: 0x%08lx", name, value, hr);
     return hr;
 }
 

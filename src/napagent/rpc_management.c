@@ -150,7 +150,8 @@ HRESULT __cdecl NapAgentRegister(handle_t binding, UINT32 kind, const NAPAGENT_C
         hr = store_register(kind, registration);
         HeapFree(GetProcessHeap(), 0, registration);
     }
-    agent_log("register %s %u: 0x%08lx", kind == NAPAGENT_KIND_EC ? "EC" : "SHA", info->id, hr);
+    agent_log(AGENT_LOG_TRACE, "NapAgentRegister(%s %u): 0x%08lx", kind == NAPAGENT_KIND_EC ? "EC" : "SHA", info->id,
+              hr);
     /* The SSoH lists every registered SHA: their table must know. */
     if (SUCCEEDED(hr) && kind == NAPAGENT_KIND_SHA) sha_registrations_changed();
     return hr;
@@ -163,7 +164,7 @@ HRESULT __cdecl NapAgentUnregister(handle_t binding, UINT32 kind, UINT32 id)
     (void)binding;
     if (kind != NAPAGENT_KIND_EC && kind != NAPAGENT_KIND_SHA) return E_INVALIDARG;
     hr = sessions_unregister(kind, id, kind == NAPAGENT_KIND_SHA ? sha_forget : NULL);
-    agent_log("unregister %s %u: 0x%08lx", kind == NAPAGENT_KIND_EC ? "EC" : "SHA", id, hr);
+    agent_log(AGENT_LOG_TRACE, "NapAgentUnregister(%s %u): 0x%08lx", kind == NAPAGENT_KIND_EC ? "EC" : "SHA", id, hr);
     return hr;
 }
 

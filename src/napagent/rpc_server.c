@@ -25,7 +25,7 @@ RPC_STATUS agent_rpc_start(void)
                                    RPC_C_LISTEN_MAX_CALLS_DEFAULT, NULL);
     if (status != RPC_S_OK) return status;
     if (!agent_endpoint_publish(endpoint)) return RPC_S_CANT_CREATE_ENDPOINT;
-    agent_log("listening on %ls:%ls", NAPAGENT_PROTSEQ, endpoint);
+    agent_log(AGENT_LOG_INFO, "listening on %ls:%ls", NAPAGENT_PROTSEQ, endpoint);
     return RPC_S_OK;
 }
 
@@ -59,7 +59,7 @@ static DWORD caller_pid(UINT32 claimed)
     unsigned long pid;
 
     if (I_RpcBindingInqLocalClientPID(NULL, &pid) == RPC_S_OK) return pid;
-    agent_log("cannot ask the transport for the caller's pid; it says %u", claimed);
+    agent_log(AGENT_LOG_WARNING, "cannot ask the transport for the caller's pid; it says %u", claimed);
     return claimed;
 }
 

@@ -7,32 +7,22 @@
  */
 #include "agent_private.h"
 
-/* The SHA session a call names, with a reference for the call (as WITH_EC). */
-#define WITH_SHA(cookie, call) do { \
-    struct session *session; \
-    HRESULT hr; \
-    if (!(session = session_find(cookie, NAPAGENT_KIND_SHA))) return NAP_E_NOT_INITIALIZED; \
-    hr = (call); \
-    session_put(session); \
-    return hr; } while (0)
+#define WITH_SHA(binding, cookie, call) WITH_SESSION(NAPAGENT_KIND_SHA, binding, cookie, call)
 
 HRESULT __cdecl NapAgentShaNotifySoHChange(handle_t binding, UINT64 cookie, UINT64 call_seq)
 {
-    (void)binding;
-    WITH_SHA(cookie, sha_notify_soh_change(session, call_seq));
+    WITH_SHA(binding, cookie, sha_notify_soh_change(session, call_seq));
 }
 
 HRESULT __cdecl NapAgentShaFlushCache(handle_t binding, UINT64 cookie, UINT64 call_seq)
 {
-    (void)binding;
-    WITH_SHA(cookie, sha_flush_cache(session, call_seq));
+    WITH_SHA(binding, cookie, sha_flush_cache(session, call_seq));
 }
 
 HRESULT __cdecl NapAgentShaAnswer(handle_t binding, UINT64 cookie, UINT32 request_id,
                                   const NAPAGENT_SHA_ANSWER *answer)
 {
-    (void)binding;
-    WITH_SHA(cookie, sha_answer(session, request_id, answer));
+    WITH_SHA(binding, cookie, sha_answer(session, request_id, answer));
 }
 
 HRESULT __cdecl NapAgentGetSystemIsolation(handle_t binding, NAPAGENT_SYSTEM_ISOLATION *isolation)

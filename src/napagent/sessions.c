@@ -129,7 +129,7 @@ void session_close(struct session *session, BOOL callback_gone)
 {
     if (!take_out(session)) return;
     session->kind->closed(session, callback_gone);
-    agent_log("%s %u (pid %lu) %s", session->kind->kind == NAPAGENT_KIND_EC ? "EC" : "SHA", session->id,
+    agent_log(AGENT_LOG_INFO, "%s %u (pid %lu) %s", session->kind->kind == NAPAGENT_KIND_EC ? "EC" : "SHA", session->id,
               session->pid, callback_gone ? "dropped: its callback answered RPC_S_SERVER_UNAVAILABLE" : "unbound");
 }
 
@@ -251,7 +251,7 @@ HRESULT session_open(const struct session_kind *kind, UINT32 id, DWORD pid, UINT
     {
         /* Polls that name its cookie hear CLOSED. */
         WakeAllConditionVariable(&events_cv);
-        agent_log("%u (pid %lu) opens again: replacing its old session", id, pid);
+        agent_log(AGENT_LOG_INFO, "%u (pid %lu) opens again: replacing its old session", id, pid);
         kind->closed(replaced, FALSE);
         session_release(replaced);
     }
@@ -264,7 +264,7 @@ HRESULT session_open(const struct session_kind *kind, UINT32 id, DWORD pid, UINT
     watch_client_process(session);
     *cookie = session->cookie;
     *out = session;
-    agent_log("%s %u (pid %lu) %s", kind->kind == NAPAGENT_KIND_EC ? "EC" : "SHA", id, pid,
+    agent_log(AGENT_LOG_INFO, "%s %u (pid %lu) %s", kind->kind == NAPAGENT_KIND_EC ? "EC" : "SHA", id, pid,
               previous_cookie ? "bound again" : "bound");
     return S_OK;
 }
@@ -375,7 +375,7 @@ static void enqueue(struct session *session, struct queued_event *queued)
     if (session->queued == MAX_QUEUED_EVENTS)
     {
         struct queued_event *oldest = session->head;
-        agent_log("%u does not fetch its events: dropping the oldest", session->id);
+        agent_log(AGENT_LOG_WARNING, "%u does not fetch its events: dropping the oldest", session->id);
         session->head = oldest->next;
         if (!session->head) session->tail = NULL;
         session->queued--;

@@ -234,7 +234,7 @@ static void load_cached_sohs(void)
         record->soh_size = size;
         record->cache = record->persisted = TRUE;
         record->soh_serial = next_soh_serial++;
-        agent_log("SHA %u: SoH kept for later use by the previous agent loaded", record->id);
+        agent_log(AGENT_LOG_INFO, "SHA %u: SoH kept for later use by the previous agent loaded", record->id);
     }
 }
 
@@ -342,7 +342,9 @@ static struct sha_record *record_of(struct session *session)
     return record && record->session == session ? record : NULL;
 }
 
-HRESULT sha_notify_soh_change(struct session *session, UINT64 call_seq)
+/* NotifySoHChange and FlushCache, numbered by the SHA's binding: applied to
+ * the SHA's record unless the session is not its own or the call is stale. */
+static HRESULT numbered_call(struct session *session, UINT64 call_seq, void (*apply)(struct sha_record *record))
 {
     struct sha_record *record;
     HRESULT hr = S_OK;
@@ -350,34 +352,39 @@ HRESULT sha_notify_soh_change(struct session *session, UINT64 call_seq)
     EnterCriticalSection(&sha_cs);
     if (!(record = record_of(session))) hr = NAP_E_NOT_INITIALIZED;
     else if (call_is_stale(record, call_seq)) hr = E_ABORT;
-    else request_soh(record, TRUE);
+    else apply(record);
     LeaveCriticalSection(&sha_cs);
     return hr;
 }
 
+/* Caller holds sha_cs. */
+static void soh_changed(struct sha_record *record)
+{
+    request_soh(record, TRUE);
+}
+
+/* Caller holds sha_cs.  The flush wins over every fetch and compare that started before it. */
+static void flush_cache(struct sha_record *record)
+{
+    record->epoch++;
+    record->soh_again = FALSE;
+    record->compare_request = 0;
+    HeapFree(GetProcessHeap(), 0, record->candidate);
+    record->candidate = NULL;
+    set_soh(record, NULL, 0, FALSE, FALSE);
+    record->failure_category = failureCategoryClientCommunication;
+    record->failure = NAP_E_NO_CACHED_SOH;
+    agent_log(AGENT_LOG_INFO, "SHA %u: cache flushed", record->id);
+}
+
+HRESULT sha_notify_soh_change(struct session *session, UINT64 call_seq)
+{
+    return numbered_call(session, call_seq, soh_changed);
+}
+
 HRESULT sha_flush_cache(struct session *session, UINT64 call_seq)
 {
-    struct sha_record *record;
-    HRESULT hr = S_OK;
-
-    EnterCriticalSection(&sha_cs);
-    if (!(record = record_of(session))) hr = NAP_E_NOT_INITIALIZED;
-    else if (call_is_stale(record, call_seq)) hr = E_ABORT;
-    else
-    {
-        /* The flush wins over every fetch and compare that started before it. */
-        record->epoch++;
-        record->soh_again = FALSE;
-        record->compare_request = 0;
-        HeapFree(GetProcessHeap(), 0, record->candidate);
-        record->candidate = NULL;
-        set_soh(record, NULL, 0, FALSE, FALSE);
-        record->failure_category = failureCategoryClientCommunication;
-        record->failure = NAP_E_NO_CACHED_SOH;
-        agent_log("SHA %u: cache flushed", record->id);
-    }
-    LeaveCriticalSection(&sha_cs);
-    return hr;
+    return numbered_call(session, call_seq, flush_cache);
 }
 
 /* A valid entry begins with its System-Health-Id TLV: type, length 4, id. */
@@ -435,7 +442,7 @@ static BOOL keep_answer(struct sha_record *record, const NAPAGENT_SHA_ANSWER *an
     if (soh_sha_validate(answer->soh.data, answer->soh.size, 1) != SOH_OK
         || soh_entry_id(answer->soh.data) != record->id)
     {
-        agent_log("SHA %u: its SoH is malformed or names another SHA", record->id);
+        agent_log(AGENT_LOG_WARNING, "SHA %u: its SoH is malformed or names another SHA", record->id);
         set_failure(record, failureCategoryClientComponent, NAP_E_INVALID_PACKET);
         return is_change;
     }
@@ -493,7 +500,7 @@ static BOOL answer_fixup(struct sha_record *record, const NAPAGENT_SHA_ANSWER *a
         record->next_fixup_poll = NO_DEADLINE;
         /* A finished fix-up is a health change: fetch the new SoH. */
         if (SUCCEEDED(answer->result) && answer->fixup.state == fixupStateSuccess) request_soh(record, TRUE);
-        agent_log("SHA %u: fix-up ended in state %u", record->id, answer->fixup.state);
+        agent_log(AGENT_LOG_INFO, "SHA %u: fix-up ended in state %u", record->id, answer->fixup.state);
         return FALSE;
     }
     record->next_fixup_poll = GetTickCount64() + store_get_setting(L"FixupPollMs", DEFAULT_FIXUP_POLL_MS);
@@ -687,7 +694,7 @@ HRESULT sha_report_entries(const NAPAGENT_CORRELATION *correlation, BYTE *buffer
         /* Too slow for this request: the next ones do not wait for it. */
         if (missed && !record->slow)
         {
-            agent_log("SHA %u did not answer GetSoHRequest in time for a request", record->id);
+            agent_log(AGENT_LOG_WARNING, "SHA %u did not answer GetSoHRequest in time for a request", record->id);
             record->slow = TRUE;
         }
         view_entry(record, missed, &view);
@@ -781,7 +788,7 @@ static ULONGLONG tick_record(struct sha_record *record, ULONGLONG now, BOOL *cha
     if (record->soh_request && now >= record->soh_deadline)
     {
         /* Too slow: ClientCommunication + NAP_E_NO_CACHED_SOH (docs/nap-facts.md, Substitute SoHs). */
-        agent_log("SHA %u did not answer GetSoHRequest in time", record->id);
+        agent_log(AGENT_LOG_WARNING, "SHA %u did not answer GetSoHRequest in time", record->id);
         *changed |= record->soh_is_change;
         record->soh_request = 0;
         set_failure(record, failureCategoryClientCommunication, NAP_E_NO_CACHED_SOH);

@@ -55,7 +55,7 @@ void exchange_init(void)
     read_os_version();
     read_processor();
     read_machine_name();
-    agent_log("machine %s: Windows %u.%u.%u SP %u.%u, arch %u, product type %u", machine.name,
+    agent_log(AGENT_LOG_INFO, "machine %s: Windows %u.%u.%u SP %u.%u, arch %u, product type %u", machine.name,
               machine.os_major, machine.os_minor, machine.os_build, machine.sp_major, machine.sp_minor,
               machine.arch, machine.product_type);
 }
@@ -101,7 +101,7 @@ HRESULT exchange_build_request(const NAPAGENT_CORRELATION *correlation, const st
     if (status == SOH_ERR_NO_SPACE) return NAP_E_MAXSIZE_TOO_SMALL;
     if (status != SOH_OK)
     {
-        agent_log("cannot encode an SoH request: %s", soh_status_string(status));
+        agent_log(AGENT_LOG_ERROR, "cannot encode an SoH request: %s", soh_status_string(status));
         return E_UNEXPECTED;
     }
     *size = (UINT16)length;
@@ -150,7 +150,7 @@ HRESULT exchange_read_response(const BYTE *data, UINT16 size, const NAPAGENT_COR
     to_soh_correlation(expected, &want);
     if (status != SOH_OK)
     {
-        agent_log("malformed SoH response (%u bytes): %s", size, soh_status_string(status));
+        agent_log(AGENT_LOG_WARNING, "malformed SoH response (%u bytes): %s", size, soh_status_string(status));
         return NAP_E_INVALID_PACKET;
     }
     /* docs/decisions.md: a response without any correlation id (BackwardCompatible

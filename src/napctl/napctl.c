@@ -15,6 +15,7 @@
 #include "napagent_rpc.h"
 #include "agent_call.h"
 #include "nap_trace.h"
+#include "parse_number.h"
 #include "agent_service.h"
 #include "agent_settings.h"
 #include "call_timeout.h"
@@ -46,6 +47,7 @@ static void usage(void)
             "  set client-timeout <ms>        (bound on each call from qagent.dll and napctl, default 5000)\n"
             "  set sha-timeout <ms>           (how long the agent waits for an SHA, default 5000)\n"
             "  set fixup-poll <ms>            (GetFixupInfo polling during a fix-up, default 1000)\n"
+            "  set log-level error|warning|info|trace   (what the agent's log keeps, default info)\n"
             "  connections <id> [--timeout ms]\n"
             "  ping\n"
             "  decode <hex | @file>\n"
@@ -103,26 +105,6 @@ static void __attribute__((noreturn)) exit_not_started(const char *command, HRES
                                   "listen within %u s", AGENT_START_TIMEOUT_MS / 1000);
     exit_unreachable(command, "the NapAgent is not running and the napagent service could not be started: "
                               "0x%08lx (Win32 error %lu)", (unsigned long)hr, (unsigned long)HRESULT_CODE(hr));
-}
-
-/* Decimal, or hex with a 0x prefix; the whole string must be a number. */
-static BOOL parse_u32(const WCHAR *text, UINT32 *value)
-{
-    unsigned long long number;
-    int base = 10;
-    WCHAR *end;
-
-    if (!text || !*text || *text == '-' || *text == '+') return FALSE;
-    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
-    {
-        text += 2;
-        base = 16;
-        if (!*text) return FALSE;
-    }
-    number = wcstoull(text, &end, base);
-    if (*end || number > 0xffffffffull) return FALSE;
-    *value = (UINT32)number;
-    return TRUE;
 }
 
 static void format_guid(const GUID *guid, char *buf, size_t size)
@@ -519,18 +501,25 @@ static int cmd_set(int argc, WCHAR **argv)
     const struct agent_setting *entry = argc == 2 ? agent_setting_by_napctl_name(argv[0]) : NULL;
     struct setting_request setting;
     char range[128];
+    DWORD value;
     HRESULT hr;
 
-    if (!entry) return usage_error("set", "the settings are retry-interval, client-timeout, sha-timeout and fixup-poll <ms>");
-    if (!parse_u32(argv[1], &setting.value)) return usage_error("set", "bad number of milliseconds");
-    if (!agent_setting_in_range(entry, setting.value))
+    if (!entry)
+        return usage_error("set", "the settings are retry-interval, client-timeout, sha-timeout and fixup-poll <ms>, "
+                                  "and log-level error|warning|info|trace");
+    if (!agent_setting_parse(entry, argv[1], &value))
+        return usage_error("set", entry->value_names ? "bad level" : "bad number of milliseconds");
+    if (!agent_setting_in_range(entry, value))
     {
-        snprintf(range, sizeof(range), "%ls is %lu to %lu ms", argv[0], entry->min, entry->max);
+        if (entry->value_names) snprintf(range, sizeof(range), "%ls is error, warning, info or trace", argv[0]);
+        else snprintf(range, sizeof(range), "%ls is %lu to %lu ms", argv[0], entry->min, entry->max);
         return usage_error("set", range);
     }
     setting.setting = entry->rpc_id;
+    setting.value = value;
     if (FAILED(hr = call_agent("set", setting_thunk, &setting))) return report_failure("set", hr);
-    printf("%ls set to %u ms\n", argv[0], setting.value);
+    if (entry->value_names) printf("%ls set to %ls\n", argv[0], entry->value_names[value - entry->min]);
+    else printf("%ls set to %u ms\n", argv[0], setting.value);
     return 0;
 }
 

@@ -42,26 +42,14 @@ struct get_soh_request_args
     NAPAGENT_BLOB request;
 };
 
-static HRESULT get_soh_request_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
-{
-    struct get_soh_request_args *args = arg;
-
-    return NapAgentEcGetSoHRequest(agent, cookie, &args->facts, &args->correlation, &args->flags, &args->retrigger,
-                                   &args->request);
-}
-
 static void get_soh_request_free(void *arg)
 {
     MIDL_user_free(((struct get_soh_request_args *)arg)->request.data);
 }
 
-static const struct agent_method get_soh_request_method =
-{
-    .name = "NapAgentEcGetSoHRequest",
-    .stub = get_soh_request_stub,
-    .free_out = get_soh_request_free,
-    .args_size = sizeof(struct get_soh_request_args)
-};
+AGENT_METHOD(get_soh_request_method, struct get_soh_request_args, NapAgentEcGetSoHRequest,
+             (agent, cookie, &args->facts, &args->correlation, &args->flags, &args->retrigger, &args->request),
+             .free_out = get_soh_request_free);
 
 struct process_soh_response_args
 {
@@ -71,37 +59,16 @@ struct process_soh_response_args
     NAPAGENT_ISOLATION isolation;
 };
 
-static HRESULT process_soh_response_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
-{
-    struct process_soh_response_args *args = arg;
-
-    return NapAgentEcProcessSoHResponse(agent, cookie, &args->facts, args->size, args->response, &args->isolation);
-}
-
 static void process_soh_response_free(void *arg)
 {
     MIDL_user_free(((struct process_soh_response_args *)arg)->isolation.failure_url);
 }
 
-static const struct agent_method process_soh_response_method =
-{
-    .name = "NapAgentEcProcessSoHResponse",
-    .stub = process_soh_response_stub,
-    .free_out = process_soh_response_free,
-    .args_size = sizeof(struct process_soh_response_args)
-};
+AGENT_METHOD(process_soh_response_method, struct process_soh_response_args, NapAgentEcProcessSoHResponse,
+             (agent, cookie, &args->facts, args->size, args->response, &args->isolation),
+             .free_out = process_soh_response_free);
 
-static HRESULT connection_down_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *facts)
-{
-    return NapAgentEcConnectionDown(agent, cookie, facts);
-}
-
-static const struct agent_method connection_down_method =
-{
-    .name = "NapAgentEcConnectionDown",
-    .stub = connection_down_stub,
-    .args_size = sizeof(NAPAGENT_CONNECTION_FACTS)
-};
+AGENT_METHOD(connection_down_method, NAPAGENT_CONNECTION_FACTS, NapAgentEcConnectionDown, (agent, cookie, args));
 
 static HRESULT soh_change_failure_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args)
 {
@@ -130,34 +97,21 @@ static void end_call(struct binding *binding, struct session *session)
 
 static HRESULT WINAPI binding_QueryInterface(INapEnforcementClientBinding *iface, REFIID riid, void **out)
 {
-    TRACE("%p, %s, %p\n", iface, nap_dbgstr_guid(riid), out);
-    if (!out) return E_POINTER;
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapEnforcementClientBinding))
-    {
-        *out = iface;
-        INapEnforcementClientBinding_AddRef(iface);
-        return S_OK;
-    }
-    WARN("%s not implemented\n", nap_dbgstr_guid(riid));
-    *out = NULL;
-    return E_NOINTERFACE;
+    static const IID *const iids[] = { &IID_IUnknown, &IID_INapEnforcementClientBinding, NULL };
+
+    return com_query_interface(iface, iids, riid, out);
 }
 
 static ULONG WINAPI binding_AddRef(INapEnforcementClientBinding *iface)
 {
-    struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
-    ULONG refs = InterlockedIncrement(&binding->refs);
-
-    TRACE("%p, refcount %lu\n", iface, refs);
-    return refs;
+    return com_addref(iface, &impl_from_INapEnforcementClientBinding(iface)->refs);
 }
 
 static ULONG WINAPI binding_Release(INapEnforcementClientBinding *iface)
 {
     struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
-    ULONG refs = InterlockedDecrement(&binding->refs);
+    ULONG refs = com_release(iface, &binding->refs);
 
-    TRACE("%p, refcount %lu\n", iface, refs);
     if (!refs)
     {
         binding_state_destroy(&binding->state);
@@ -289,7 +243,11 @@ static HRESULT store_isolation(INapEnforcementClientConnection *connection, cons
     if (FAILED(hr = INapEnforcementClientConnection_SetIsolationInfo(connection, &info))) return hr;
     if (FAILED(INapEnforcementClientConnection_QueryInterface(connection, &IID_INapEnforcementClientConnection2,
                                                               (void **)&connection2)))
+    {
+        WARN("connection %p has no INapEnforcementClientConnection2: the extended state and SHVs are not set\n",
+             connection);
         return S_OK;
+    }
     {
         IsolationInfoEx info_ex = { isolation->state, isolation->extended_state, isolation->prob_end_time,
                                     info.failureUrl };

@@ -5,19 +5,16 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-/* Lets the vtable below live in read-only memory. */
+#include <stddef.h>
 #include <string.h>
 #include "qagent_private.h"
+#include "nap_trace.h"
+
+NAP_TRACE_CHANNEL(qagent);
 
 /* Every property has a small documented upper bound, so the object embeds
  * buffers of the maximum size: a Set never allocates and so can never fail
  * half-way, and only the Get side has allocation failures to handle. */
-struct soh_buffer
-{
-    UINT16 size;
-    BYTE data[maxNetworkSoHSize];
-};
-
 struct private_buffer
 {
     UINT16 size;
@@ -56,71 +53,62 @@ static inline struct connection *impl_from_INapEnforcementClientConnection2(INap
     return CONTAINING_RECORD(iface, struct connection, INapEnforcementClientConnection2_iface);
 }
 
-/* Out-parameter helpers: each returns one fresh CoTaskMem block that the
- * caller owns, or NULL data for an empty blob so that Free* helpers written
- * as "free data, then struct" work for every result. */
-static HRESULT copy_bytes_out(const BYTE *src, UINT16 size, BYTE **dst)
+/* A property read or written whole, under the lock. */
+static HRESULT read_property(struct connection *conn, const void *property, void *out, size_t size)
 {
-    *dst = NULL;
-    if (!size) return S_OK;
-    if (!(*dst = CoTaskMemAlloc(size))) return E_OUTOFMEMORY;
-    memcpy(*dst, src, size);
+    if (!out) return E_POINTER;
+    EnterCriticalSection(&conn->cs);
+    memcpy(out, property, size);
+    LeaveCriticalSection(&conn->cs);
     return S_OK;
 }
 
-static HRESULT copy_string_out(const WCHAR *src, UINT16 length, CountedString *dst)
+static HRESULT write_property(struct connection *conn, void *property, const void *value, size_t size)
 {
-    dst->length = 0;
-    if (!(dst->string = CoTaskMemAlloc((length + 1) * sizeof(WCHAR)))) return E_OUTOFMEMORY;
-    memcpy(dst->string, src, length * sizeof(WCHAR));
-    dst->string[length] = 0;
-    dst->length = length;
+    EnterCriticalSection(&conn->cs);
+    memcpy(property, value, size);
+    LeaveCriticalSection(&conn->cs);
     return S_OK;
 }
 
-static HRESULT get_soh(struct connection *conn, const struct soh_buffer *buffer, NetworkSoH **out)
+/* Stores count bytes (0: none) as a buffer's contents. */
+static void store_bytes(struct connection *conn, BYTE *data, UINT16 *size, const BYTE *bytes, UINT16 count)
 {
-    NetworkSoH *soh;
-    HRESULT hr;
+    EnterCriticalSection(&conn->cs);
+    if (count) memcpy(data, bytes, count);
+    *size = count;
+    LeaveCriticalSection(&conn->cs);
+}
+
+/* NetworkSoH and PrivateData are the same pair, {UINT16 size; BYTE *data}:
+ * handed out as one CoTaskMem block for the pair and one for the bytes, or
+ * NULL data when empty, so that Free* helpers written as "free data, then
+ * struct" work for every result. */
+_Static_assert(sizeof(NetworkSoH) == sizeof(PrivateData) && offsetof(NetworkSoH, size) == offsetof(PrivateData, size)
+               && offsetof(NetworkSoH, data) == offsetof(PrivateData, data), "one layout");
+
+static HRESULT get_bytes(struct connection *conn, const BYTE *data, const UINT16 *size, NetworkSoH **out)
+{
+    NetworkSoH *blob;
+    HRESULT hr = S_OK;
 
     if (!out) return E_POINTER;
     *out = NULL;
-    if (!(soh = CoTaskMemAlloc(sizeof(*soh)))) return E_OUTOFMEMORY;
+    if (!(blob = CoTaskMemAlloc(sizeof(*blob)))) return E_OUTOFMEMORY;
 
     EnterCriticalSection(&conn->cs);
-    soh->size = buffer->size;
-    hr = copy_bytes_out(buffer->data, buffer->size, &soh->data);
+    blob->size = *size;
+    blob->data = NULL;
+    if (blob->size && (blob->data = CoTaskMemAlloc(blob->size))) memcpy(blob->data, data, blob->size);
+    else if (blob->size) hr = E_OUTOFMEMORY;
     LeaveCriticalSection(&conn->cs);
 
     if (FAILED(hr))
     {
-        CoTaskMemFree(soh);
+        CoTaskMemFree(blob);
         return hr;
     }
-    *out = soh;
-    return S_OK;
-}
-
-static HRESULT get_private(struct connection *conn, const struct private_buffer *buffer, PrivateData **out)
-{
-    PrivateData *data;
-    HRESULT hr;
-
-    if (!out) return E_POINTER;
-    *out = NULL;
-    if (!(data = CoTaskMemAlloc(sizeof(*data)))) return E_OUTOFMEMORY;
-
-    EnterCriticalSection(&conn->cs);
-    data->size = buffer->size;
-    hr = copy_bytes_out(buffer->data, buffer->size, &data->data);
-    LeaveCriticalSection(&conn->cs);
-
-    if (FAILED(hr))
-    {
-        CoTaskMemFree(data);
-        return hr;
-    }
-    *out = data;
+    *out = blob;
     return S_OK;
 }
 
@@ -131,31 +119,49 @@ static HRESULT set_private(struct connection *conn, struct private_buffer *buffe
     if (!data) return E_POINTER;
     if (data->size > maxPrivateDataSize) return E_INVALIDARG;
     if (data->size && !data->data) return E_INVALIDARG;
-
-    EnterCriticalSection(&conn->cs);
-    if (data->size) memcpy(buffer->data, data->data, data->size);
-    buffer->size = data->size;
-    LeaveCriticalSection(&conn->cs);
+    store_bytes(conn, buffer->data, &buffer->size, data->data, data->size);
     return S_OK;
 }
 
-static HRESULT check_isolation(IsolationState state, const CountedString *url)
+/* SetIsolationInfo, and with the extended state SetIsolationInfoEx: a v1
+ * caller knows nothing of the extended state, so it is kept. */
+static HRESULT set_isolation(struct connection *conn, IsolationState state, const ExtendedIsolationState *extended,
+                             const ProbationTime *prob_end_time, const CountedString *url)
 {
     if (state < isolationStateNotRestricted || state > isolationStateRestrictedAccess) return E_INVALIDARG;
     if (url->length > maxStringLength) return E_INVALIDARG;
     if (url->length && !url->string) return E_INVALIDARG;
-    return S_OK;
-}
+    if (extended && (*extended < extendedIsolationStateNoData || *extended > extendedIsolationStateUnknown))
+        return E_INVALIDARG;
 
-/* Called with cs held. */
-static void store_isolation(struct connection *conn, IsolationState state, const ProbationTime *prob_end_time,
-                            const CountedString *url)
-{
+    EnterCriticalSection(&conn->cs);
     conn->isolation_state = state;
     conn->prob_end_time = *prob_end_time;
     if (url->length) memcpy(conn->url, url->string, url->length * sizeof(WCHAR));
     conn->url[url->length] = 0;
     conn->url_length = url->length;
+    if (extended) conn->extended_state = *extended;
+    LeaveCriticalSection(&conn->cs);
+    return S_OK;
+}
+
+/* GetIsolationInfo, and extended GetIsolationInfoEx. */
+static HRESULT get_isolation(struct connection *conn, BOOL extended, void **out)
+{
+    struct isolation_facts facts;
+    HRESULT hr;
+
+    if (!out) return E_POINTER;
+    *out = NULL;
+    EnterCriticalSection(&conn->cs);
+    facts.state = conn->isolation_state;
+    facts.extended_state = conn->extended_state;
+    facts.prob_end_time = conn->prob_end_time;
+    facts.url = conn->url;
+    facts.url_length = conn->url_length;
+    hr = isolation_info_make(&facts, extended, out);
+    LeaveCriticalSection(&conn->cs);
+    return hr;
 }
 
 static void connection_destroy(struct connection *conn)
@@ -172,33 +178,21 @@ static void connection_destroy(struct connection *conn)
 
 static HRESULT WINAPI connection_QueryInterface(INapEnforcementClientConnection2 *iface, REFIID riid, void **out)
 {
-    struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
+    static const IID *const iids[] =
+        { &IID_IUnknown, &IID_INapEnforcementClientConnection, &IID_INapEnforcementClientConnection2, NULL };
 
-    if (!out) return E_POINTER;
-
-    if (IsEqualIID(riid, &IID_IUnknown) ||
-        IsEqualIID(riid, &IID_INapEnforcementClientConnection) ||
-        IsEqualIID(riid, &IID_INapEnforcementClientConnection2))
-    {
-        *out = &conn->INapEnforcementClientConnection2_iface;
-        INapEnforcementClientConnection2_AddRef(iface);
-        return S_OK;
-    }
-
-    *out = NULL;
-    return E_NOINTERFACE;
+    return com_query_interface(iface, iids, riid, out);
 }
 
 static ULONG WINAPI connection_AddRef(INapEnforcementClientConnection2 *iface)
 {
-    struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    return InterlockedIncrement(&conn->refs);
+    return com_addref(iface, &impl_from_INapEnforcementClientConnection2(iface)->refs);
 }
 
 static ULONG WINAPI connection_Release(INapEnforcementClientConnection2 *iface)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    ULONG refs = InterlockedDecrement(&conn->refs);
+    ULONG refs = com_release(iface, &conn->refs);
 
     if (!refs) connection_destroy(conn);
     return refs;
@@ -208,72 +202,54 @@ static HRESULT WINAPI connection_Initialize(INapEnforcementClientConnection2 *if
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
+    TRACE("%p, %u\n", iface, id);
     /* The agent sets the owner at creation; a second call simply
      * overwrites it, there is no "already initialised" state to report. */
-    EnterCriticalSection(&conn->cs);
-    conn->id = id;
-    LeaveCriticalSection(&conn->cs);
-    return S_OK;
+    return write_property(conn, &conn->id, &id, sizeof(id));
 }
 
 static HRESULT WINAPI connection_SetMaxSize(INapEnforcementClientConnection2 *iface, ProtocolMaxSize size)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
+    TRACE("%p, %u\n", iface, size);
     if (size < minProtocolMaxSize || size > maxProtocolMaxSize) return E_INVALIDARG;
-
-    EnterCriticalSection(&conn->cs);
-    conn->max_size = size;
-    LeaveCriticalSection(&conn->cs);
-    return S_OK;
+    return write_property(conn, &conn->max_size, &size, sizeof(size));
 }
 
 static HRESULT WINAPI connection_GetMaxSize(INapEnforcementClientConnection2 *iface, ProtocolMaxSize *size)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
-    if (!size) return E_POINTER;
-
-    EnterCriticalSection(&conn->cs);
-    *size = conn->max_size;
-    LeaveCriticalSection(&conn->cs);
-    return S_OK;
+    TRACE("%p, %p\n", iface, size);
+    return read_property(conn, &conn->max_size, size, sizeof(*size));
 }
 
 static HRESULT WINAPI connection_SetFlags(INapEnforcementClientConnection2 *iface, UINT8 flags)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
+    TRACE("%p, %#x\n", iface, flags);
     /* Only freshSoHRequest has a meaning, but every other value is
      * documented as "based on a cached request", so all are accepted. */
-    EnterCriticalSection(&conn->cs);
-    conn->flags = flags;
-    LeaveCriticalSection(&conn->cs);
-    return S_OK;
+    return write_property(conn, &conn->flags, &flags, sizeof(flags));
 }
 
 static HRESULT WINAPI connection_GetFlags(INapEnforcementClientConnection2 *iface, UINT8 *flags)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
-    if (!flags) return E_POINTER;
-
-    EnterCriticalSection(&conn->cs);
-    *flags = conn->flags;
-    LeaveCriticalSection(&conn->cs);
-    return S_OK;
+    TRACE("%p, %p\n", iface, flags);
+    return read_property(conn, &conn->flags, flags, sizeof(*flags));
 }
 
 static HRESULT WINAPI connection_SetConnectionId(INapEnforcementClientConnection2 *iface, const ConnectionId *id)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
+    TRACE("%p, %s\n", iface, nap_dbgstr_guid(id));
     if (!id) return E_POINTER;
-
-    EnterCriticalSection(&conn->cs);
-    conn->connection_id = *id;
-    LeaveCriticalSection(&conn->cs);
-    return S_OK;
+    return write_property(conn, &conn->connection_id, id, sizeof(*id));
 }
 
 static HRESULT WINAPI connection_GetConnectionId(INapEnforcementClientConnection2 *iface, ConnectionId **id)
@@ -281,14 +257,11 @@ static HRESULT WINAPI connection_GetConnectionId(INapEnforcementClientConnection
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
     ConnectionId *copy;
 
+    TRACE("%p, %p\n", iface, id);
     if (!id) return E_POINTER;
     *id = NULL;
     if (!(copy = CoTaskMemAlloc(sizeof(*copy)))) return E_OUTOFMEMORY;
-
-    EnterCriticalSection(&conn->cs);
-    *copy = conn->connection_id;
-    LeaveCriticalSection(&conn->cs);
-
+    read_property(conn, &conn->connection_id, copy, sizeof(*copy));
     *id = copy;
     return S_OK;
 }
@@ -297,81 +270,42 @@ static HRESULT WINAPI connection_GetCorrelationId(INapEnforcementClientConnectio
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
-    if (!id) return E_POINTER;
-
-    EnterCriticalSection(&conn->cs);
-    *id = conn->correlation_id;
-    LeaveCriticalSection(&conn->cs);
-    return S_OK;
-}
-
-/* Appends the 64-bit FILETIME as 16 uppercase hex digits, high part first,
- * so that the text sorts like the time it stands for. */
-static void format_filetime(const FILETIME *time, WCHAR *dst)
-{
-    static const WCHAR hex[] = L"0123456789ABCDEF";
-    ULONGLONG value = ((ULONGLONG)time->dwHighDateTime << 32) | time->dwLowDateTime;
-    int i;
-
-    for (i = 15; i >= 0; i--, value >>= 4) dst[i] = hex[value & 0xf];
-    dst[16] = 0;
+    TRACE("%p, %p\n", iface, id);
+    return read_property(conn, &conn->correlation_id, id, sizeof(*id));
 }
 
 static HRESULT WINAPI connection_GetStringCorrelationId(INapEnforcementClientConnection2 *iface,
                                                         StringCorrelationId **out)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    /* The format is undocumented; "{guid}-<time>" keeps both halves readable in logs. */
-    WCHAR text[39 + 1 + 16 + 1];
-    StringCorrelationId *str;
     CorrelationId id;
-    HRESULT hr;
 
+    TRACE("%p, %p\n", iface, out);
     if (!out) return E_POINTER;
     *out = NULL;
-
-    EnterCriticalSection(&conn->cs);
-    id = conn->correlation_id;
-    LeaveCriticalSection(&conn->cs);
-
-    StringFromGUID2(&id.connId, text, 39);
-    text[38] = '-';
-    format_filetime(&id.timeStamp, text + 39);
-
-    if (!(str = CoTaskMemAlloc(sizeof(*str)))) return E_OUTOFMEMORY;
-    if (FAILED(hr = copy_string_out(text, lstrlenW(text), str)))
-    {
-        CoTaskMemFree(str);
-        return hr;
-    }
-    *out = str;
-    return S_OK;
+    read_property(conn, &conn->correlation_id, &id, sizeof(id));
+    return correlation_string(&id, out);
 }
 
 static HRESULT WINAPI connection_SetCorrelationId(INapEnforcementClientConnection2 *iface, CorrelationId id)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
-    EnterCriticalSection(&conn->cs);
-    conn->correlation_id = id;
-    LeaveCriticalSection(&conn->cs);
-    return S_OK;
+    TRACE("%p, %s\n", iface, nap_dbgstr_guid(&id.connId));
+    return write_property(conn, &conn->correlation_id, &id, sizeof(id));
 }
 
 static HRESULT WINAPI connection_SetSoHRequest(INapEnforcementClientConnection2 *iface, const NetworkSoHRequest *request)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
+    TRACE("%p, %p\n", iface, request);
     /* Declared [in, unique], yet there is nothing sensible to store for
      * NULL, and a zero-length request is documented as invalid. */
     if (!request) return E_POINTER;
     if (!request->size || !request->data) return E_INVALIDARG;
     if (request->size > maxNetworkSoHSize) return E_INVALIDARG;
-
-    EnterCriticalSection(&conn->cs);
-    memcpy(conn->request.data, request->data, request->size);
-    conn->request.size = request->size;
-    LeaveCriticalSection(&conn->cs);
+    store_bytes(conn, conn->request.data, &conn->request.size, request->data, request->size);
     return S_OK;
 }
 
@@ -380,7 +314,9 @@ static HRESULT WINAPI connection_SetSoHRequest(INapEnforcementClientConnection2 
 static HRESULT WINAPI connection_GetSoHRequest(INapEnforcementClientConnection2 *iface, NetworkSoHRequest **request)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    return get_soh(conn, &conn->request, request);
+
+    TRACE("%p, %p\n", iface, request);
+    return get_bytes(conn, conn->request.data, &conn->request.size, request);
 }
 
 static HRESULT WINAPI connection_SetSoHResponse(INapEnforcementClientConnection2 *iface,
@@ -388,15 +324,12 @@ static HRESULT WINAPI connection_SetSoHResponse(INapEnforcementClientConnection2
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
+    TRACE("%p, %p\n", iface, response);
     /* Unlike a request, a zero-length response is documented as valid. */
     if (!response) return E_POINTER;
     if (response->size > maxNetworkSoHSize) return E_INVALIDARG;
     if (response->size && !response->data) return E_INVALIDARG;
-
-    EnterCriticalSection(&conn->cs);
-    if (response->size) memcpy(conn->response.data, response->data, response->size);
-    conn->response.size = response->size;
-    LeaveCriticalSection(&conn->cs);
+    store_bytes(conn, conn->response.data, &conn->response.size, response->data, response->size);
     return S_OK;
 }
 
@@ -404,114 +337,58 @@ static HRESULT WINAPI connection_GetSoHResponse(INapEnforcementClientConnection2
                                                 NetworkSoHResponse **response)
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    return get_soh(conn, &conn->response, response);
+
+    TRACE("%p, %p\n", iface, response);
+    return get_bytes(conn, conn->response.data, &conn->response.size, response);
 }
 
 static HRESULT WINAPI connection_SetIsolationInfo(INapEnforcementClientConnection2 *iface, const IsolationInfo *info)
 {
-    struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    HRESULT hr;
-
+    TRACE("%p, %p\n", iface, info);
     if (!info) return E_POINTER;
-    if (FAILED(hr = check_isolation(info->isolationState, &info->failureUrl))) return hr;
-
-    /* A v1 caller knows nothing of the extended state, so it is kept. */
-    EnterCriticalSection(&conn->cs);
-    store_isolation(conn, info->isolationState, &info->probEndTime, &info->failureUrl);
-    LeaveCriticalSection(&conn->cs);
-    return S_OK;
+    return set_isolation(impl_from_INapEnforcementClientConnection2(iface), info->isolationState, NULL,
+                         &info->probEndTime, &info->failureUrl);
 }
 
 static HRESULT WINAPI connection_GetIsolationInfo(INapEnforcementClientConnection2 *iface, IsolationInfo **out)
 {
-    struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    IsolationInfo *info;
-    HRESULT hr;
+    TRACE("%p, %p\n", iface, out);
+    return get_isolation(impl_from_INapEnforcementClientConnection2(iface), FALSE, (void **)out);
+}
 
-    if (!out) return E_POINTER;
-    *out = NULL;
-    if (!(info = CoTaskMemAlloc(sizeof(*info)))) return E_OUTOFMEMORY;
-
-    EnterCriticalSection(&conn->cs);
-    info->isolationState = conn->isolation_state;
-    info->probEndTime = conn->prob_end_time;
-    hr = copy_string_out(conn->url, conn->url_length, &info->failureUrl);
-    LeaveCriticalSection(&conn->cs);
-
-    if (FAILED(hr))
-    {
-        CoTaskMemFree(info);
-        return hr;
+/* SetPrivateData and GetPrivateData (the agent's bytes), SetEnforcerPrivateData
+ * and GetEnforcerPrivateData (the EC's): the same pair on another buffer. */
+#define PRIVATE_DATA_METHODS(name, buffer) \
+    static HRESULT WINAPI connection_Set##name(INapEnforcementClientConnection2 *iface, const PrivateData *data) \
+    { \
+        struct connection *conn = impl_from_INapEnforcementClientConnection2(iface); \
+        \
+        TRACE("%p, %p\n", iface, data); \
+        return set_private(conn, &conn->buffer, data); \
+    } \
+    static HRESULT WINAPI connection_Get##name(INapEnforcementClientConnection2 *iface, PrivateData **data) \
+    { \
+        struct connection *conn = impl_from_INapEnforcementClientConnection2(iface); \
+        \
+        TRACE("%p, %p\n", iface, data); \
+        return get_bytes(conn, conn->buffer.data, &conn->buffer.size, (NetworkSoH **)data); \
     }
-    *out = info;
-    return S_OK;
-}
 
-static HRESULT WINAPI connection_SetPrivateData(INapEnforcementClientConnection2 *iface, const PrivateData *data)
-{
-    struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    return set_private(conn, &conn->private_data, data);
-}
-
-static HRESULT WINAPI connection_GetPrivateData(INapEnforcementClientConnection2 *iface, PrivateData **data)
-{
-    struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    return get_private(conn, &conn->private_data, data);
-}
-
-static HRESULT WINAPI connection_SetEnforcerPrivateData(INapEnforcementClientConnection2 *iface, const PrivateData *data)
-{
-    struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    return set_private(conn, &conn->enforcer_data, data);
-}
-
-static HRESULT WINAPI connection_GetEnforcerPrivateData(INapEnforcementClientConnection2 *iface, PrivateData **data)
-{
-    struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    return get_private(conn, &conn->enforcer_data, data);
-}
+PRIVATE_DATA_METHODS(PrivateData, private_data)
+PRIVATE_DATA_METHODS(EnforcerPrivateData, enforcer_data)
 
 static HRESULT WINAPI connection_SetIsolationInfoEx(INapEnforcementClientConnection2 *iface, const IsolationInfoEx *info)
 {
-    struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    HRESULT hr;
-
+    TRACE("%p, %p\n", iface, info);
     if (!info) return E_POINTER;
-    if (FAILED(hr = check_isolation(info->isolationState, &info->failureUrl))) return hr;
-    if (info->extendedIsolationState < extendedIsolationStateNoData ||
-        info->extendedIsolationState > extendedIsolationStateUnknown) return E_INVALIDARG;
-
-    EnterCriticalSection(&conn->cs);
-    store_isolation(conn, info->isolationState, &info->probEndTime, &info->failureUrl);
-    conn->extended_state = info->extendedIsolationState;
-    LeaveCriticalSection(&conn->cs);
-    return S_OK;
+    return set_isolation(impl_from_INapEnforcementClientConnection2(iface), info->isolationState,
+                         &info->extendedIsolationState, &info->probEndTime, &info->failureUrl);
 }
 
 static HRESULT WINAPI connection_GetIsolationInfoEx(INapEnforcementClientConnection2 *iface, IsolationInfoEx **out)
 {
-    struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
-    IsolationInfoEx *info;
-    HRESULT hr;
-
-    if (!out) return E_POINTER;
-    *out = NULL;
-    if (!(info = CoTaskMemAlloc(sizeof(*info)))) return E_OUTOFMEMORY;
-
-    EnterCriticalSection(&conn->cs);
-    info->isolationState = conn->isolation_state;
-    info->extendedIsolationState = conn->extended_state;
-    info->probEndTime = conn->prob_end_time;
-    hr = copy_string_out(conn->url, conn->url_length, &info->failureUrl);
-    LeaveCriticalSection(&conn->cs);
-
-    if (FAILED(hr))
-    {
-        CoTaskMemFree(info);
-        return hr;
-    }
-    *out = info;
-    return S_OK;
+    TRACE("%p, %p\n", iface, out);
+    return get_isolation(impl_from_INapEnforcementClientConnection2(iface), TRUE, (void **)out);
 }
 
 /* Before the agent stored a list this returns S_OK with 0 and NULL. */
@@ -522,6 +399,7 @@ static HRESULT WINAPI connection_GetInstalledShvs(INapEnforcementClientConnectio
     SystemHealthEntityId snapshot[maxSystemHealthEntityCount];
     SystemHealthEntityCount snapshot_count;
 
+    TRACE("%p, %p, %p\n", iface, count, ids);
     if (count) *count = 0;
     if (ids) *ids = NULL;
     if (!count || !ids) return E_POINTER;
@@ -545,6 +423,7 @@ static HRESULT WINAPI connection_SetInstalledShvs(INapEnforcementClientConnectio
 {
     struct connection *conn = impl_from_INapEnforcementClientConnection2(iface);
 
+    TRACE("%p, %u, %p\n", iface, count, ids);
     /* count 0 is documented as E_INVALIDARG; it is checked before ids so
      * that (0, NULL) reports the documented code rather than E_POINTER. */
     if (!count || count > maxSystemHealthEntityCount) return E_INVALIDARG;
@@ -615,5 +494,6 @@ HRESULT connection_create(EnforcementEntityId id, struct connection_quota *quota
     com_server_object_created();
 
     *out = (INapEnforcementClientConnection *)&conn->INapEnforcementClientConnection2_iface;
+    TRACE("EC %u: %p\n", id, *out);
     return S_OK;
 }

@@ -31,19 +31,8 @@ struct answer_args
     NAPAGENT_CONNECTION_FACTS connections[maxConnectionCountPerEnforcer];
 };
 
-static HRESULT answer_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
-{
-    struct answer_args *args = arg;
-
-    return NapAgentEcAnswerConnections(agent, cookie, args->count, args->connections);
-}
-
-static const struct agent_method answer_method =
-{
-    .name = "NapAgentEcAnswerConnections",
-    .stub = answer_stub,
-    .args_size = sizeof(struct answer_args)
-};
+AGENT_METHOD(answer_method, struct answer_args, NapAgentEcAnswerConnections,
+             (agent, cookie, args->count, args->connections));
 
 static void answer_get_connections(struct session *session, INapEnforcementClientCallback *callback)
 {
@@ -60,6 +49,8 @@ static void answer_get_connections(struct session *session, INapEnforcementClien
         free_connections(connections);
         return;
     }
+    if (FAILED(hr))
+        WARN("%s: GetConnections failed (0x%08lx): answering none\n", agent_session_name(&session->agent), hr);
     if (SUCCEEDED(hr) && connections && connections->connections)
     {
         for (i = 0; i < connections->count && args.count < maxConnectionCountPerEnforcer; i++)
@@ -101,19 +92,7 @@ struct gone_args
     NAPAGENT_CONNECTION_FACTS gone[NAPAGENT_MAX_GONE];
 };
 
-static HRESULT gone_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
-{
-    struct gone_args *args = arg;
-
-    return NapAgentEcConnectionsGone(agent, cookie, args->count, args->gone);
-}
-
-static const struct agent_method gone_method =
-{
-    .name = "NapAgentEcConnectionsGone",
-    .stub = gone_stub,
-    .args_size = sizeof(struct gone_args)
-};
+AGENT_METHOD(gone_method, struct gone_args, NapAgentEcConnectionsGone, (agent, cookie, args->count, args->gone));
 
 void ec_session_report_gone(struct session *session)
 {

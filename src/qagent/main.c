@@ -1,5 +1,5 @@
 /*
- * qagent.dll entry points and its class table
+ * qagent.dll's class table and debug channel (its entry points: src/comserver/dll_exports.c)
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -12,8 +12,6 @@
  * WINEDEBUG=+qagent shows it with the rest of qagent.dll. */
 NAP_TRACE_MODULE_CHANNEL(qagent);
 
-static HINSTANCE qagent_instance;
-
 /* What regsvr32 registers (registry/qagent.reg) and what CoCreateInstance finds. */
 const struct com_class com_server_classes[] =
 {
@@ -22,34 +20,3 @@ const struct com_class com_server_classes[] =
     { &CLSID_NapClientManagement, L"NapClientManagement", L"Both", management_create },
 };
 const unsigned int com_server_class_count = ARRAYSIZE(com_server_classes);
-
-HRESULT WINAPI DllGetClassObject(REFCLSID clsid, REFIID riid, void **out)
-{
-    return com_server_get_class_object(clsid, riid, out);
-}
-
-HRESULT WINAPI DllCanUnloadNow(void)
-{
-    return com_server_can_unload();
-}
-
-HRESULT WINAPI DllRegisterServer(void)
-{
-    return com_server_register(qagent_instance);
-}
-
-HRESULT WINAPI DllUnregisterServer(void)
-{
-    return com_server_unregister();
-}
-
-BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
-{
-    (void)reserved;
-    if (reason == DLL_PROCESS_ATTACH)
-    {
-        qagent_instance = instance;
-        DisableThreadLibraryCalls(instance);
-    }
-    return TRUE;
-}

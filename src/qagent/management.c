@@ -38,12 +38,6 @@ static void free_component_strings(NAPAGENT_COMPONENT *component)
 
 /* The calls to the agent (agent_call.h): args structs and stub adapters. */
 
-static HRESULT client_info_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *info)
-{
-    (void)cookie;
-    return NapAgentGetClientInfo(agent, info);
-}
-
 static void client_info_free(void *arg)
 {
     NAPAGENT_CLIENT_INFO *info = arg;
@@ -53,14 +47,8 @@ static void client_info_free(void *arg)
     MIDL_user_free(info->protocol_version);
 }
 
-static const struct agent_method client_info_method =
-{
-    .name = "NapAgentGetClientInfo",
-    .stub = client_info_stub,
-    .free_out = client_info_free,
-    .args_size = sizeof(NAPAGENT_CLIENT_INFO),
-    .may_start_agent = TRUE
-};
+AGENT_METHOD(client_info_method, NAPAGENT_CLIENT_INFO, NapAgentGetClientInfo, (agent, args),
+             .free_out = client_info_free, .may_start_agent = TRUE);
 
 struct register_args
 {
@@ -95,21 +83,8 @@ struct unregister_args
     UINT32 id;
 };
 
-static HRESULT unregister_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
-{
-    struct unregister_args *args = arg;
-
-    (void)cookie;
-    return NapAgentUnregister(agent, args->kind, args->id);
-}
-
-static const struct agent_method unregister_method =
-{
-    .name = "NapAgentUnregister",
-    .stub = unregister_stub,
-    .args_size = sizeof(struct unregister_args),
-    .may_start_agent = TRUE
-};
+AGENT_METHOD(unregister_method, struct unregister_args, NapAgentUnregister, (agent, args->kind, args->id),
+             .may_start_agent = TRUE);
 
 struct list_args
 {
@@ -117,14 +92,6 @@ struct list_args
     UINT32 count;
     NAPAGENT_COMPONENT *list;
 };
-
-static HRESULT list_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
-{
-    struct list_args *args = arg;
-
-    (void)cookie;
-    return NapAgentList(agent, args->kind, &args->count, &args->list);
-}
 
 static void list_free(void *arg)
 {
@@ -136,28 +103,10 @@ static void list_free(void *arg)
     args->list = NULL;
 }
 
-static const struct agent_method list_method =
-{
-    .name = "NapAgentList",
-    .stub = list_stub,
-    .free_out = list_free,
-    .args_size = sizeof(struct list_args),
-    .may_start_agent = TRUE
-};
+AGENT_METHOD(list_method, struct list_args, NapAgentList, (agent, args->kind, &args->count, &args->list),
+             .free_out = list_free, .may_start_agent = TRUE);
 
 /* Allocations handed to the caller */
-
-/* A CoTaskMem copy of `length` characters of text, NUL-terminated; an empty
- * string is still a buffer, so that the caller may print it. */
-static HRESULT counted_string_set(CountedString *out, const WCHAR *text, UINT16 length)
-{
-    out->length = 0;
-    if (!(out->string = CoTaskMemAlloc((length + 1) * sizeof(WCHAR)))) return E_OUTOFMEMORY;
-    if (length) memcpy(out->string, text, length * sizeof(WCHAR));
-    out->string[length] = 0;
-    out->length = length;
-    return S_OK;
-}
 
 /* The agent's strings are at most maxStringLength long; a longer one is cut. */
 static UINT16 agent_string_length(const WCHAR *text)
@@ -169,7 +118,7 @@ static UINT16 agent_string_length(const WCHAR *text)
 
 static HRESULT counted_string_from_agent(CountedString *out, const WCHAR *text)
 {
-    return counted_string_set(out, text ? text : L"", agent_string_length(text));
+    return counted_string_copy(text, agent_string_length(text), out);
 }
 
 /* Two CoTaskMem blocks, as AllocCountedString makes them: FreeCountedString frees both. */
@@ -253,31 +202,20 @@ static HRESULT registrations_from_agent(const NAPAGENT_COMPONENT *list, UINT32 c
 
 static HRESULT WINAPI management_QueryInterface(INapClientManagement2 *iface, REFIID riid, void **out)
 {
-    TRACE("%p, %s, %p\n", iface, nap_dbgstr_guid(riid), out);
-    if (!out) return E_POINTER;
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapClientManagement)
-        || IsEqualIID(riid, &IID_INapClientManagement2))
-    {
-        *out = iface;
-        INapClientManagement2_AddRef(iface);
-        return S_OK;
-    }
-    WARN("%s not implemented\n", nap_dbgstr_guid(riid));
-    *out = NULL;
-    return E_NOINTERFACE;
+    static const IID *const iids[] = { &IID_IUnknown, &IID_INapClientManagement, &IID_INapClientManagement2, NULL };
+
+    return com_query_interface(iface, iids, riid, out);
 }
 
 static ULONG WINAPI management_AddRef(INapClientManagement2 *iface)
 {
-    struct management *management = impl_from_INapClientManagement2(iface);
-
-    return InterlockedIncrement(&management->refs);
+    return com_addref(iface, &impl_from_INapClientManagement2(iface)->refs);
 }
 
 static ULONG WINAPI management_Release(INapClientManagement2 *iface)
 {
     struct management *management = impl_from_INapClientManagement2(iface);
-    ULONG refs = InterlockedDecrement(&management->refs);
+    ULONG refs = com_release(iface, &management->refs);
 
     if (!refs)
     {
@@ -390,32 +328,6 @@ static HRESULT unregister_component(UINT32 kind, UINT32 id)
     return hr;
 }
 
-static HRESULT WINAPI management_RegisterSystemHealthAgent(INapClientManagement2 *iface,
-                                                           const NapComponentRegistrationInfo *agent)
-{
-    (void)iface;
-    return register_component(NAPAGENT_KIND_SHA, agent);
-}
-
-static HRESULT WINAPI management_UnregisterSystemHealthAgent(INapClientManagement2 *iface, SystemHealthEntityId id)
-{
-    (void)iface;
-    return unregister_component(NAPAGENT_KIND_SHA, id);
-}
-
-static HRESULT WINAPI management_RegisterEnforcementClient(INapClientManagement2 *iface,
-                                                           const NapComponentRegistrationInfo *enforcer)
-{
-    (void)iface;
-    return register_component(NAPAGENT_KIND_EC, enforcer);
-}
-
-static HRESULT WINAPI management_UnregisterEnforcementClient(INapClientManagement2 *iface, EnforcementEntityId id)
-{
-    (void)iface;
-    return unregister_component(NAPAGENT_KIND_EC, id);
-}
-
 /* GetRegistered* */
 
 static HRESULT list_components(UINT32 kind, UINT16 *count, NapComponentRegistrationInfo **out)
@@ -433,21 +345,32 @@ static HRESULT list_components(UINT32 kind, UINT16 *count, NapComponentRegistrat
     return hr;
 }
 
-static HRESULT WINAPI management_GetRegisteredSystemHealthAgents(INapClientManagement2 *iface,
-                                                                 SystemHealthEntityCount *count,
-                                                                 NapComponentRegistrationInfo **agents)
-{
-    (void)iface;
-    return list_components(NAPAGENT_KIND_SHA, count, agents);
-}
+/* RegisterSystemHealthAgent, UnregisterSystemHealthAgent and
+ * GetRegisteredSystemHealthAgents, and the same three for enforcement
+ * clients: one body each, the kind apart. */
+#define COMPONENT_METHODS(name, names, kind, id_type, count_type) \
+    static HRESULT WINAPI management_Register##name(INapClientManagement2 *iface, \
+                                                    const NapComponentRegistrationInfo *info) \
+    { \
+        TRACE("%p, %p\n", iface, info); \
+        return register_component(kind, info); \
+    } \
+    static HRESULT WINAPI management_Unregister##name(INapClientManagement2 *iface, id_type id) \
+    { \
+        TRACE("%p, %u\n", iface, id); \
+        return unregister_component(kind, id); \
+    } \
+    static HRESULT WINAPI management_GetRegistered##names(INapClientManagement2 *iface, count_type *count, \
+                                                          NapComponentRegistrationInfo **out) \
+    { \
+        TRACE("%p, %p, %p\n", iface, count, out); \
+        return list_components(kind, count, out); \
+    }
 
-static HRESULT WINAPI management_GetRegisteredEnforcementClients(INapClientManagement2 *iface,
-                                                                 EnforcementEntityCount *count,
-                                                                 NapComponentRegistrationInfo **enforcers)
-{
-    (void)iface;
-    return list_components(NAPAGENT_KIND_EC, count, enforcers);
-}
+COMPONENT_METHODS(SystemHealthAgent, SystemHealthAgents, NAPAGENT_KIND_SHA, SystemHealthEntityId,
+                  SystemHealthEntityCount)
+COMPONENT_METHODS(EnforcementClient, EnforcementClients, NAPAGENT_KIND_EC, EnforcementEntityId,
+                  EnforcementEntityCount)
 
 static const INapClientManagement2Vtbl management_vtbl =
 {

@@ -40,6 +40,33 @@ void connection_quota_watch(struct connection_quota *quota, void (*on_gone)(void
  * the release; returns how many (at most cap). */
 UINT16 connection_quota_take_gone(struct connection_quota *quota, struct _NAPAGENT_CONNECTION_FACTS *out, UINT16 cap);
 
+/* An SoH's bytes, as the connection and the SHA's request object keep them:
+ * a buffer of the largest size, so that storing one never allocates. */
+struct soh_buffer
+{
+    UINT16 size;
+    BYTE data[maxNetworkSoHSize];
+};
+
+/* out_alloc.c: what the methods hand out, as qutil's Free* functions free it. */
+/* A CoTaskMem copy of text[0..length), NUL-terminated: an empty string is
+ * still a buffer, so that the caller may print it. */
+HRESULT counted_string_copy(const WCHAR *text, UINT16 length, CountedString *out);
+/* An isolation state, as the connection keeps it and the agent sends it. */
+struct isolation_facts
+{
+    IsolationState state;
+    ExtendedIsolationState extended_state;
+    ProbationTime prob_end_time;
+    const WCHAR *url;                  /* url_length characters (may be NULL when 0) */
+    UINT16 url_length;
+};
+/* An IsolationInfo or, extended, an IsolationInfoEx in *out: the struct and
+ * its URL two CoTaskMem blocks, as FreeIsolationInfo(Ex) frees them. */
+HRESULT isolation_info_make(const struct isolation_facts *facts, BOOL extended, void **out);
+/* GetStringCorrelationId's text: "{GUID}-<the time stamp in 16 hex digits>". */
+HRESULT correlation_string(const CorrelationId *id, StringCorrelationId **out);
+
 /* connection.c: the INapEnforcementClientConnection2 property bag.  The new
  * object is initialised with `id` and holds one slot of `quota` (taken by the
  * caller, or NULL) that it gives back when it is destroyed. */

@@ -37,61 +37,27 @@ struct numbered_args
     UINT64 call_seq;
 };
 
-static HRESULT notify_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args)
-{
-    return NapAgentShaNotifySoHChange(agent, cookie, ((struct numbered_args *)args)->call_seq);
-}
-
-static const struct agent_method notify_method =
-{
-    .name = "NapAgentShaNotifySoHChange",
-    .stub = notify_stub,
-    .args_size = sizeof(struct numbered_args)
-};
-
-static HRESULT flush_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args)
-{
-    return NapAgentShaFlushCache(agent, cookie, ((struct numbered_args *)args)->call_seq);
-}
-
-static const struct agent_method flush_method =
-{
-    .name = "NapAgentShaFlushCache",
-    .stub = flush_stub,
-    .args_size = sizeof(struct numbered_args)
-};
+AGENT_METHOD(notify_method, struct numbered_args, NapAgentShaNotifySoHChange, (agent, cookie, args->call_seq));
+AGENT_METHOD(flush_method, struct numbered_args, NapAgentShaFlushCache, (agent, cookie, args->call_seq));
 
 static HRESULT WINAPI sha_binding_QueryInterface(INapSystemHealthAgentBinding2 *iface, REFIID riid, void **out)
 {
-    TRACE("%p, %s, %p\n", iface, nap_dbgstr_guid(riid), out);
-    if (!out) return E_POINTER;
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapSystemHealthAgentBinding)
-        || IsEqualIID(riid, &IID_INapSystemHealthAgentBinding2))
-    {
-        *out = iface;
-        INapSystemHealthAgentBinding2_AddRef(iface);
-        return S_OK;
-    }
-    WARN("%s not implemented\n", nap_dbgstr_guid(riid));
-    *out = NULL;
-    return E_NOINTERFACE;
+    static const IID *const iids[] =
+        { &IID_IUnknown, &IID_INapSystemHealthAgentBinding, &IID_INapSystemHealthAgentBinding2, NULL };
+
+    return com_query_interface(iface, iids, riid, out);
 }
 
 static ULONG WINAPI sha_binding_AddRef(INapSystemHealthAgentBinding2 *iface)
 {
-    struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
-    ULONG refs = InterlockedIncrement(&binding->refs);
-
-    TRACE("%p, refcount %lu\n", iface, refs);
-    return refs;
+    return com_addref(iface, &impl_from_INapSystemHealthAgentBinding2(iface)->refs);
 }
 
 static ULONG WINAPI sha_binding_Release(INapSystemHealthAgentBinding2 *iface)
 {
     struct sha_binding *binding = impl_from_INapSystemHealthAgentBinding2(iface);
-    ULONG refs = InterlockedDecrement(&binding->refs);
+    ULONG refs = com_release(iface, &binding->refs);
 
-    TRACE("%p, refcount %lu\n", iface, refs);
     if (!refs)
     {
         binding_state_destroy(&binding->state);

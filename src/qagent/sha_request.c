@@ -8,6 +8,9 @@
 #include "qagent_private.h"
 #include "nap_hresults.h"
 #include "napagent_rpc.h"
+#include "nap_trace.h"
+
+NAP_TRACE_CHANNEL(qagent);
 
 /* SoHs are kept as their TLV bytes: validated once when they come in, and
  * what the agent wants back. */
@@ -19,14 +22,12 @@ struct sha_request
     CorrelationId correlation;
 
     SRWLOCK lock;                  /* guards the fields below */
-    UINT16 soh_size;               /* 0: no SoH (none cached, none set) */
+    struct soh_buffer soh;         /* size 0: no SoH (none cached, none set) */
     BOOL soh_set;                  /* the SHA called SetSoHRequest */
     BOOL cache;
-    BYTE soh[maxNetworkSoHSize];
     BOOL has_response;
     BYTE flags;
-    UINT16 response_size;
-    BYTE response[maxNetworkSoHSize];
+    struct soh_buffer response;
 };
 
 static inline struct sha_request *impl_from_INapSystemHealthAgentRequest(INapSystemHealthAgentRequest *iface)
@@ -36,28 +37,20 @@ static inline struct sha_request *impl_from_INapSystemHealthAgentRequest(INapSys
 
 static HRESULT WINAPI request_QueryInterface(INapSystemHealthAgentRequest *iface, REFIID riid, void **out)
 {
-    if (!out) return E_POINTER;
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapSystemHealthAgentRequest))
-    {
-        *out = iface;
-        INapSystemHealthAgentRequest_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
+    static const IID *const iids[] = { &IID_IUnknown, &IID_INapSystemHealthAgentRequest, NULL };
+
+    return com_query_interface(iface, iids, riid, out);
 }
 
 static ULONG WINAPI request_AddRef(INapSystemHealthAgentRequest *iface)
 {
-    struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
-
-    return InterlockedIncrement(&request->refs);
+    return com_addref(iface, &impl_from_INapSystemHealthAgentRequest(iface)->refs);
 }
 
 static ULONG WINAPI request_Release(INapSystemHealthAgentRequest *iface)
 {
     struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
-    ULONG refs = InterlockedDecrement(&request->refs);
+    ULONG refs = com_release(iface, &request->refs);
 
     if (!refs)
     {
@@ -71,36 +64,21 @@ static HRESULT WINAPI request_GetCorrelationId(INapSystemHealthAgentRequest *ifa
 {
     struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
 
+    TRACE("%p, %p\n", iface, out);
     if (!out) return E_POINTER;
     *out = request->correlation;
     return S_OK;
 }
 
-/* The same text as the connection's (docs/decisions.md): {GUID}-<FILETIME in 16 hex digits>. */
+/* The same text as the connection's (docs/decisions.md). */
 static HRESULT WINAPI request_GetStringCorrelationId(INapSystemHealthAgentRequest *iface, StringCorrelationId **out)
 {
-    static const WCHAR hex[] = L"0123456789ABCDEF";
     struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
-    const FILETIME *time = &request->correlation.timeStamp;
-    ULONGLONG value = ((ULONGLONG)time->dwHighDateTime << 32) | time->dwLowDateTime;
-    StringCorrelationId *str;
-    int i;
 
+    TRACE("%p, %p\n", iface, out);
     if (!out) return E_POINTER;
     *out = NULL;
-    if (!(str = CoTaskMemAlloc(sizeof(*str)))) return E_OUTOFMEMORY;
-    if (!(str->string = CoTaskMemAlloc((39 + 16 + 1) * sizeof(WCHAR))))
-    {
-        CoTaskMemFree(str);
-        return E_OUTOFMEMORY;
-    }
-    StringFromGUID2(&request->correlation.connId, str->string, 39);
-    str->string[38] = '-';
-    for (i = 15; i >= 0; i--, value >>= 4) str->string[39 + i] = hex[value & 0xf];
-    str->string[39 + 16] = 0;
-    str->length = 39 + 16;
-    *out = str;
-    return S_OK;
+    return correlation_string(&request->correlation, out);
 }
 
 static HRESULT WINAPI request_SetSoHRequest(INapSystemHealthAgentRequest *iface, const SoHRequest *soh, BOOL cache)
@@ -110,15 +88,23 @@ static HRESULT WINAPI request_SetSoHRequest(INapSystemHealthAgentRequest *iface,
     UINT16 size;
     HRESULT hr;
 
+    TRACE("%p, %p, %d\n", iface, soh, cache);
     if (!soh) return E_POINTER;
-    if (FAILED(hr = soh_struct_to_tlvs(soh, TRUE, tlvs, sizeof(tlvs), &size))) return hr;
+    if (FAILED(hr = soh_struct_to_tlvs(soh, TRUE, tlvs, sizeof(tlvs), &size)))
+    {
+        WARN("%p: the SoH does not validate: 0x%08lx\n", iface, hr);
+        return hr;
+    }
     /* The System-Health-Id is how the agent files the SoH: it must be ours. */
     if (size < 8 || (UINT32)((tlvs[4] << 24) | (tlvs[5] << 16) | (tlvs[6] << 8) | tlvs[7]) != request->id)
+    {
+        WARN("%p: the SoH is not SHA %u's\n", iface, request->id);
         return NAP_E_INVALID_PACKET;
+    }
 
     AcquireSRWLockExclusive(&request->lock);
-    memcpy(request->soh, tlvs, size);
-    request->soh_size = size;
+    memcpy(request->soh.data, tlvs, size);
+    request->soh.size = size;
     request->soh_set = TRUE;
     request->cache = !!cache;
     ReleaseSRWLockExclusive(&request->lock);
@@ -131,11 +117,14 @@ static HRESULT WINAPI request_GetSoHRequest(INapSystemHealthAgentRequest *iface,
     struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
     HRESULT hr;
 
+    TRACE("%p, %p\n", iface, out);
     if (!out) return E_POINTER;
     *out = NULL;
     AcquireSRWLockShared(&request->lock);
-    hr = request->soh_size ? soh_struct_from_tlvs(request->soh, request->soh_size, TRUE, out) : NAP_E_NO_CACHED_SOH;
+    if (!request->soh.size) hr = NAP_E_NO_CACHED_SOH;
+    else hr = soh_struct_from_tlvs(request->soh.data, request->soh.size, TRUE, out);
     ReleaseSRWLockShared(&request->lock);
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
@@ -146,13 +135,15 @@ static HRESULT WINAPI request_GetSoHResponse(INapSystemHealthAgentRequest *iface
     struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
     HRESULT hr;
 
+    TRACE("%p, %p, %p\n", iface, out, flags);
     if (!out || !flags) return E_POINTER;
     *out = NULL;
     AcquireSRWLockShared(&request->lock);
     if (!request->has_response) hr = E_UNEXPECTED;
-    else if (SUCCEEDED(hr = soh_struct_from_tlvs(request->response, request->response_size, FALSE, out)))
+    else if (SUCCEEDED(hr = soh_struct_from_tlvs(request->response.data, request->response.size, FALSE, out)))
         *flags = request->flags;
     ReleaseSRWLockShared(&request->lock);
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
@@ -160,6 +151,7 @@ static HRESULT WINAPI request_GetCacheSoHFlag(INapSystemHealthAgentRequest *ifac
 {
     struct sha_request *request = impl_from_INapSystemHealthAgentRequest(iface);
 
+    TRACE("%p, %p\n", iface, cache);
     if (!cache) return E_POINTER;
     AcquireSRWLockShared(&request->lock);
     *cache = request->cache;
@@ -206,13 +198,13 @@ HRESULT sha_request_preload(struct sha_request *request, const BYTE *tlvs, UINT1
     SoH *check;
     HRESULT hr;
 
-    if (size > sizeof(request->soh)) return NAP_E_INVALID_PACKET;
+    if (size > sizeof(request->soh.data)) return NAP_E_INVALID_PACKET;
     /* A cache entry the codec refuses would only make GetSoHRequest fail later. */
     if (FAILED(hr = soh_struct_from_tlvs(tlvs, size, TRUE, &check))) return hr;
     soh_struct_free(check);
     AcquireSRWLockExclusive(&request->lock);
-    memcpy(request->soh, tlvs, size);
-    request->soh_size = size;
+    memcpy(request->soh.data, tlvs, size);
+    request->soh.size = size;
     ReleaseSRWLockExclusive(&request->lock);
     return S_OK;
 }
@@ -222,12 +214,12 @@ HRESULT sha_request_set_response(struct sha_request *request, const BYTE *tlvs, 
     SoH *check;
     HRESULT hr;
 
-    if (size > sizeof(request->response)) return NAP_E_INVALID_PACKET;
+    if (size > sizeof(request->response.data)) return NAP_E_INVALID_PACKET;
     if (FAILED(hr = soh_struct_from_tlvs(tlvs, size, FALSE, &check))) return hr;
     soh_struct_free(check);
     AcquireSRWLockExclusive(&request->lock);
-    memcpy(request->response, tlvs, size);
-    request->response_size = size;
+    memcpy(request->response.data, tlvs, size);
+    request->response.size = size;
     request->flags = flags;
     request->has_response = TRUE;
     ReleaseSRWLockExclusive(&request->lock);
@@ -237,8 +229,8 @@ HRESULT sha_request_set_response(struct sha_request *request, const BYTE *tlvs, 
 void sha_request_result(struct sha_request *request, BYTE *tlvs, UINT16 cap, UINT16 *size, BOOL *cache)
 {
     AcquireSRWLockShared(&request->lock);
-    *size = request->soh_set && request->soh_size <= cap ? request->soh_size : 0;
-    memcpy(tlvs, request->soh, *size);
+    *size = request->soh_set && request->soh.size <= cap ? request->soh.size : 0;
+    memcpy(tlvs, request->soh.data, *size);
     *cache = request->soh_set && request->cache;
     ReleaseSRWLockShared(&request->lock);
 }

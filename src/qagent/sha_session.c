@@ -71,7 +71,9 @@ static void run_get_soh_request(struct session *session, INapSystemHealthAgentCa
         return;
     }
     /* A cached SoH the codec refuses is no cached SoH. */
-    if (event->soh.size) sha_request_preload(request, event->soh.data, event->soh.size);
+    if (event->soh.size && FAILED(hr = sha_request_preload(request, event->soh.data, event->soh.size)))
+        WARN("%s: the agent's cached SoH does not validate (0x%08lx): none\n",
+             agent_session_name(&session->agent), hr);
     hr = INapSystemHealthAgentCallback_GetSoHRequest(callback, sha_request_iface(request));
     TRACE("%s: GetSoHRequest 0x%08lx\n", agent_session_name(&session->agent), hr);
     if (!session_callback_gone(session, hr))
@@ -94,6 +96,8 @@ static void run_process_soh_response(struct session *session, INapSystemHealthAg
         /* An SoHR the codec refuses never reaches the SHA: the answer says why. */
         if (SUCCEEDED(hr = sha_request_set_response(request, event->soh.data, event->soh.size, event->flags)))
             hr = INapSystemHealthAgentCallback_ProcessSoHResponse(callback, sha_request_iface(request));
+        else WARN("%s: the SoHR does not validate (0x%08lx): not shown to the SHA\n",
+                  agent_session_name(&session->agent), hr);
         TRACE("%s: ProcessSoHResponse 0x%08lx\n", agent_session_name(&session->agent), hr);
         INapSystemHealthAgentRequest_Release(sha_request_iface(request));
         if (session_callback_gone(session, hr)) return;
@@ -110,7 +114,11 @@ static void run_get_fixup_info(struct session *session, INapSystemHealthAgentCal
     HRESULT hr;
 
     hr = INapSystemHealthAgentCallback_GetFixupInfo(callback, &fixup);
-    if (SUCCEEDED(hr) && !fixup) hr = E_POINTER;
+    if (SUCCEEDED(hr) && !fixup)
+    {
+        WARN("%s: GetFixupInfo succeeded without a FixupInfo\n", agent_session_name(&session->agent));
+        hr = E_POINTER;
+    }
     TRACE("%s: GetFixupInfo 0x%08lx, state %d\n", agent_session_name(&session->agent), hr,
           SUCCEEDED(hr) ? (int)fixup->state : -1);
     if (SUCCEEDED(hr))
@@ -139,7 +147,11 @@ static void run_compare(struct session *session, INapSystemHealthAgentCallback *
     /* SoHs the SHA could not read: let the agent compare the bytes. */
     if (FAILED(soh_struct_from_tlvs(event->soh.data, event->soh.size, TRUE, &lhs))
         || FAILED(soh_struct_from_tlvs(event->other.data, event->other.size, TRUE, &rhs)))
+    {
+        WARN("%s: SoHs to compare do not validate: the agent compares the bytes\n",
+             agent_session_name(&session->agent));
         hr = E_NOTIMPL;
+    }
     else hr = INapSystemHealthAgentCallback_CompareSoHRequests(callback, lhs, rhs, &equal);
     TRACE("%s: CompareSoHRequests 0x%08lx, equal %d\n", agent_session_name(&session->agent), hr, equal);
     soh_struct_free(lhs);

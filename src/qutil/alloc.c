@@ -5,9 +5,13 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <stddef.h>
 #include <string.h>
 #include "qutil_private.h"
 #include "soh_attr.h"
+#include "nap_trace.h"
+
+NAP_TRACE_CHANNEL(qutil);
 
 /* Every block is CoTaskMem (docs/nap-facts.md, Memory ownership), and every embedded pointer is a
  * block of its own, so a caller may free a struct and keep its contents
@@ -28,23 +32,48 @@ static HRESULT alloc_array(void **array, SIZE_T count, SIZE_T size)
     return (*array = alloc_zero(count * size)) ? S_OK : E_OUTOFMEMORY;
 }
 
+/* Connections and FixupInfo's ResultCodes are the same pair, {UINT16 count;
+ * T *array}: in a struct of its own, or inside a larger one. */
+struct counted_array
+{
+    UINT16 count;
+    void *array;
+};
+_Static_assert(sizeof(Connections) == sizeof(struct counted_array)
+               && offsetof(Connections, count) == offsetof(struct counted_array, count)
+               && offsetof(Connections, connections) == offsetof(struct counted_array, array)
+               && sizeof(ResultCodes) == sizeof(struct counted_array)
+               && offsetof(ResultCodes, count) == offsetof(struct counted_array, count)
+               && offsetof(ResultCodes, results) == offsetof(struct counted_array, array), "one layout");
+
+/* A zeroed struct of struct_size bytes whose pair at pair_offset holds a
+ * zeroed array of count elements (none for 0); E_INVALIDARG past max. */
+static HRESULT alloc_counted(void **out, SIZE_T struct_size, SIZE_T pair_offset, UINT16 count, UINT16 max,
+                             SIZE_T element_size)
+{
+    struct counted_array *pair;
+    BYTE *block;
+
+    if (!out) return E_INVALIDARG;
+    *out = NULL;
+    if (count > max) return E_INVALIDARG;
+    if (!(block = alloc_zero(struct_size))) return E_OUTOFMEMORY;
+    pair = (struct counted_array *)(block + pair_offset);
+    if (FAILED(alloc_array(&pair->array, count, element_size)))
+    {
+        CoTaskMemFree(block);
+        return E_OUTOFMEMORY;
+    }
+    pair->count = count;
+    *out = block;
+    return S_OK;
+}
+
 HRESULT WINAPI AllocConnections(Connections **connections, UINT16 connectionsCount)
 {
-    Connections *result;
-    HRESULT hr;
-
-    if (!connections) return E_INVALIDARG;
-    *connections = NULL;
-    if (connectionsCount > maxConnectionCountPerEnforcer) return E_INVALIDARG;
-    if (!(result = alloc_zero(sizeof(*result)))) return E_OUTOFMEMORY;
-    if (FAILED(hr = alloc_array((void **)&result->connections, connectionsCount, sizeof(*result->connections))))
-    {
-        CoTaskMemFree(result);
-        return hr;
-    }
-    result->count = connectionsCount;
-    *connections = result;
-    return S_OK;
+    TRACE("%p, %u\n", connections, connectionsCount);
+    return alloc_counted((void **)connections, sizeof(Connections), 0, connectionsCount,
+                         maxConnectionCountPerEnforcer, sizeof(INapEnforcementClientConnection *));
 }
 
 /* A NULL string is refused like an over-long one: CountedString has no
@@ -54,6 +83,7 @@ HRESULT WINAPI AllocCountedString(CountedString **countedString, const WCHAR *st
     CountedString *result;
     size_t length;
 
+    TRACE("%p, %s\n", countedString, nap_dbgstr_w(string));
     if (!countedString) return E_INVALIDARG;
     *countedString = NULL;
     if (!string || (length = wcslen(string)) > maxStringLength) return E_INVALIDARG;
@@ -71,22 +101,9 @@ HRESULT WINAPI AllocCountedString(CountedString **countedString, const WCHAR *st
 
 HRESULT WINAPI AllocFixupInfo(FixupInfo **fixupInfo, UINT16 countResultCodes)
 {
-    FixupInfo *result;
-    HRESULT hr;
-
-    if (!fixupInfo) return E_INVALIDARG;
-    *fixupInfo = NULL;
-    if (countResultCodes > maxDwordCountPerSoHAttribute) return E_INVALIDARG;
-    if (!(result = alloc_zero(sizeof(*result)))) return E_OUTOFMEMORY;
-    if (FAILED(hr = alloc_array((void **)&result->resultCodes.results, countResultCodes,
-                                sizeof(*result->resultCodes.results))))
-    {
-        CoTaskMemFree(result);
-        return hr;
-    }
-    result->resultCodes.count = countResultCodes;
-    *fixupInfo = result;
-    return S_OK;
+    TRACE("%p, %u\n", fixupInfo, countResultCodes);
+    return alloc_counted((void **)fixupInfo, sizeof(FixupInfo), offsetof(FixupInfo, resultCodes), countResultCodes,
+                         maxDwordCountPerSoHAttribute, sizeof(HRESULT));
 }
 
 /* The holder of a Connections struct owns one reference per pointer in it
@@ -96,6 +113,7 @@ VOID WINAPI FreeConnections(Connections *connections)
 {
     UINT16 i;
 
+    TRACE("%p\n", connections);
     if (!connections) return;
     if (connections->connections)
     {
@@ -106,33 +124,23 @@ VOID WINAPI FreeConnections(Connections *connections)
     CoTaskMemFree(connections);
 }
 
-VOID WINAPI FreeCountedString(CountedString *countedString)
-{
-    if (!countedString) return;
-    CoTaskMemFree(countedString->string);
-    CoTaskMemFree(countedString);
-}
+/* The Free* functions of a struct with one embedded pointer, member: both
+ * blocks go; NULL frees nothing. */
+#define DEFINE_FREE_PAIR(function, type, member) \
+    VOID WINAPI function(type *block) \
+    { \
+        TRACE("%p\n", block); \
+        if (!block) return; \
+        CoTaskMemFree(block->member); \
+        CoTaskMemFree(block); \
+    }
 
-VOID WINAPI FreeFixupInfo(FixupInfo *fixupInfo)
-{
-    if (!fixupInfo) return;
-    CoTaskMemFree(fixupInfo->resultCodes.results);
-    CoTaskMemFree(fixupInfo);
-}
-
-VOID WINAPI FreeIsolationInfo(IsolationInfo *isolationInfo)
-{
-    if (!isolationInfo) return;
-    CoTaskMemFree(isolationInfo->failureUrl.string);
-    CoTaskMemFree(isolationInfo);
-}
-
-VOID WINAPI FreeIsolationInfoEx(IsolationInfoEx *isolationInfo)
-{
-    if (!isolationInfo) return;
-    CoTaskMemFree(isolationInfo->failureUrl.string);
-    CoTaskMemFree(isolationInfo);
-}
+DEFINE_FREE_PAIR(FreeCountedString, CountedString, string)
+DEFINE_FREE_PAIR(FreeFixupInfo, FixupInfo, resultCodes.results)
+DEFINE_FREE_PAIR(FreeIsolationInfo, IsolationInfo, failureUrl.string)
+DEFINE_FREE_PAIR(FreeIsolationInfoEx, IsolationInfoEx, failureUrl.string)
+DEFINE_FREE_PAIR(FreeNetworkSoH, NetworkSoH, data)
+DEFINE_FREE_PAIR(FreePrivateData, PrivateData, data)
 
 /* Reference open question 7: the page describes info with the same words as
  * GetRegisteredSystemHealthAgents / GetRegisteredEnforcementClients use for
@@ -147,6 +155,7 @@ VOID WINAPI FreeNapComponentRegistrationInfoArray(UINT16 count, NapComponentRegi
     NapComponentRegistrationInfo *array;
     UINT16 i;
 
+    TRACE("%u, %p\n", count, info);
     if (!info || !(array = *info)) return;
     for (i = 0; i < count; i++)
     {
@@ -159,24 +168,11 @@ VOID WINAPI FreeNapComponentRegistrationInfoArray(UINT16 count, NapComponentRegi
     *info = NULL;
 }
 
-VOID WINAPI FreeNetworkSoH(NetworkSoH *networkSoh)
-{
-    if (!networkSoh) return;
-    CoTaskMemFree(networkSoh->data);
-    CoTaskMemFree(networkSoh);
-}
-
-VOID WINAPI FreePrivateData(PrivateData *privateData)
-{
-    if (!privateData) return;
-    CoTaskMemFree(privateData->data);
-    CoTaskMemFree(privateData);
-}
-
 VOID WINAPI FreeSoH(SoH *soh)
 {
     UINT16 i;
 
+    TRACE("%p\n", soh);
     if (!soh) return;
     if (soh->attributes)
     {
@@ -195,6 +191,7 @@ VOID WINAPI FreeSoH(SoH *soh)
  * Unknown types are octet strings, as everywhere else. */
 VOID WINAPI FreeSoHAttributeValue(SoHAttributeType type, SoHAttributeValue *value)
 {
+    TRACE("%u, %p\n", type, value);
     if (!value) return;
     switch (soh_attr_kind((uint16_t)type))
     {
@@ -213,6 +210,7 @@ VOID WINAPI FreeSoHAttributeValue(SoHAttributeType type, SoHAttributeValue *valu
 
 VOID WINAPI FreeSystemHealthAgentState(SystemHealthAgentState *state)
 {
+    TRACE("%p\n", state);
     if (!state) return;
     CoTaskMemFree(state->shaResultCodes.results);
     CoTaskMemFree(state->fixupInfo.resultCodes.results);

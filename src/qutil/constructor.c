@@ -9,6 +9,9 @@
 #include <string.h>
 #include "qutil_private.h"
 #include "soh_attr.h"
+#include "nap_trace.h"
+
+NAP_TRACE_CHANNEL(qutil);
 
 /* The packet is kept as GetSoH returns it: SoHAttribute.value holds the
  * network-order bytes of the TLV value and size their number (our reading
@@ -30,28 +33,20 @@ static inline struct soh_constructor *impl_from_INapSoHConstructor(INapSoHConstr
 
 static HRESULT WINAPI constructor_QueryInterface(INapSoHConstructor *iface, REFIID riid, void **out)
 {
-    if (!out) return E_POINTER;
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapSoHConstructor))
-    {
-        *out = iface;
-        INapSoHConstructor_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
+    static const IID *const iids[] = { &IID_IUnknown, &IID_INapSoHConstructor, NULL };
+
+    return com_query_interface(iface, iids, riid, out);
 }
 
 static ULONG WINAPI constructor_AddRef(INapSoHConstructor *iface)
 {
-    struct soh_constructor *constructor = impl_from_INapSoHConstructor(iface);
-
-    return InterlockedIncrement(&constructor->refcount);
+    return com_addref(iface, &impl_from_INapSoHConstructor(iface)->refcount);
 }
 
 static ULONG WINAPI constructor_Release(INapSoHConstructor *iface)
 {
     struct soh_constructor *constructor = impl_from_INapSoHConstructor(iface);
-    ULONG refcount = InterlockedDecrement(&constructor->refcount);
+    ULONG refcount = com_release(iface, &constructor->refcount);
     UINT16 i;
 
     if (!refcount)
@@ -86,6 +81,7 @@ static HRESULT WINAPI constructor_Initialize(INapSoHConstructor *iface, SystemHe
     SoHAttributeValue value;
     HRESULT hr;
 
+    TRACE("%p, %u, %d\n", iface, id, isRequest);
     /* isRequest changes no byte of the packet: only Validate's rules differ. */
     (void)isRequest;
     value.idVal = id;
@@ -94,6 +90,7 @@ static HRESULT WINAPI constructor_Initialize(INapSoHConstructor *iface, SystemHe
     else if (SUCCEEDED(hr = append_value(constructor, sohAttributeTypeSystemHealthId, &value)))
         constructor->initialized = TRUE;
     ReleaseSRWLockExclusive(&constructor->lock);
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
@@ -112,12 +109,14 @@ static HRESULT WINAPI constructor_AppendAttribute(INapSoHConstructor *iface, SoH
     struct soh_constructor *constructor = impl_from_INapSoHConstructor(iface);
     HRESULT hr;
 
+    TRACE("%p, %u, %p\n", iface, type, value);
     AcquireSRWLockExclusive(&constructor->lock);
     if (!constructor->initialized) hr = NAP_E_NOT_INITIALIZED;
     else if (!value) hr = E_POINTER;
     else if (!appendable_type(type)) hr = E_INVALIDARG;
     else hr = append_value(constructor, (UINT16)type, value);
     ReleaseSRWLockExclusive(&constructor->lock);
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
@@ -128,6 +127,7 @@ static HRESULT WINAPI constructor_GetSoH(INapSoHConstructor *iface, SoH **soh)
     struct soh_constructor *constructor = impl_from_INapSoHConstructor(iface);
     HRESULT hr;
 
+    TRACE("%p, %p\n", iface, soh);
     AcquireSRWLockShared(&constructor->lock);
     if (!constructor->initialized) hr = NAP_E_NOT_INITIALIZED;
     else if (!soh) hr = E_POINTER;
@@ -142,13 +142,17 @@ static HRESULT WINAPI constructor_Validate(INapSoHConstructor *iface, const SoH 
 {
     struct soh_constructor *constructor = impl_from_INapSoHConstructor(iface);
     BOOL initialized;
+    HRESULT hr;
 
+    TRACE("%p, %p, %d\n", iface, soh, isRequest);
     AcquireSRWLockShared(&constructor->lock);
     initialized = constructor->initialized;
     ReleaseSRWLockShared(&constructor->lock);
     if (!initialized) return NAP_E_NOT_INITIALIZED;
     if (!soh) return E_POINTER;
-    return soh_struct_validate(soh, isRequest);
+    hr = soh_struct_validate(soh, isRequest);
+    TRACE("%p: 0x%08lx\n", iface, hr);
+    return hr;
 }
 
 static const INapSoHConstructorVtbl constructor_vtbl =

@@ -1,5 +1,5 @@
 /*
- * qutil.dll entry points and its class table
+ * qutil.dll's class table and debug channel (its entry points: src/comserver/dll_exports.c)
  *
  * Copyright 2026 The open NAP client authors
  *
@@ -12,8 +12,6 @@
  * WINEDEBUG=+qutil shows it with the rest of qutil.dll. */
 NAP_TRACE_MODULE_CHANNEL(qutil);
 
-static HINSTANCE qutil_instance;
-
 /* What regsvr32 registers and what CoCreateInstance finds. */
 const struct com_class com_server_classes[] =
 {
@@ -21,34 +19,3 @@ const struct com_class com_server_classes[] =
     { &CLSID_NapSoHProcessor, L"NapSoHProcessor", L"Both", soh_processor_create },
 };
 const unsigned int com_server_class_count = ARRAYSIZE(com_server_classes);
-
-HRESULT WINAPI DllGetClassObject(REFCLSID clsid, REFIID riid, void **out)
-{
-    return com_server_get_class_object(clsid, riid, out);
-}
-
-HRESULT WINAPI DllCanUnloadNow(void)
-{
-    return com_server_can_unload();
-}
-
-HRESULT WINAPI DllRegisterServer(void)
-{
-    return com_server_register(qutil_instance);
-}
-
-HRESULT WINAPI DllUnregisterServer(void)
-{
-    return com_server_unregister();
-}
-
-BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, void *reserved)
-{
-    (void)reserved;
-    if (reason == DLL_PROCESS_ATTACH)
-    {
-        qutil_instance = instance;
-        DisableThreadLibraryCalls(instance);
-    }
-    return TRUE;
-}

@@ -9,7 +9,11 @@
 #include "napagent_rpc.h"
 #include "agent_endpoint.h"
 #include "agent_call.h"
+#include "agent_isolation.h"
 #include "module_thread.h"
+#include "nap_trace.h"
+
+NAP_TRACE_CHANNEL(qutil);
 
 /* The service's key: the agent publishes itself in its Runtime sub-key. */
 #define AGENT_KEY    L"System\\CurrentControlSet\\Services\\napagent"
@@ -188,44 +192,15 @@ static void run_service_watch(struct subscription *sub)
 
 /* napNotifyTypeQuarState */
 
-struct isolation_args
-{
-    NAPAGENT_SYSTEM_ISOLATION isolation;
-};
-
-static HRESULT isolation_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
-{
-    (void)cookie;
-    return NapAgentGetSystemIsolation(agent, &((struct isolation_args *)arg)->isolation);
-}
-
-static void isolation_free(void *arg)
-{
-    MIDL_user_free(((struct isolation_args *)arg)->isolation.failure_url);
-}
-
-static const struct agent_method isolation_method =
-    { .name = "NapAgentGetSystemIsolation", .stub = isolation_stub, .free_out = isolation_free,
-      .args_size = sizeof(struct isolation_args) };
-
 struct wait_change_args
 {
     UINT32 known;
     UINT32 generation;
 };
 
-static HRESULT wait_change_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
-{
-    struct wait_change_args *args = arg;
-
-    (void)cookie;
-    return NapAgentWaitIsolationChange(agent, args->known, QUAR_POLL_MS, &args->generation);
-}
-
 /* A long poll: bounded by its own wait plus the usual bound (agent_call.h). */
-static const struct agent_method wait_change_method =
-    { .name = "NapAgentWaitIsolationChange", .stub = wait_change_stub, .args_size = sizeof(struct wait_change_args),
-      .wait_ms = QUAR_POLL_MS };
+AGENT_METHOD(wait_change_method, struct wait_change_args, NapAgentWaitIsolationChange,
+             (agent, args->known, QUAR_POLL_MS, &args->generation), .wait_ms = QUAR_POLL_MS);
 
 /* What the watcher last saw of the system's isolation. */
 struct quar_view
@@ -248,20 +223,19 @@ static BOOL same_state(const struct quar_view *view, const NAPAGENT_SYSTEM_ISOLA
  * change.  With `compare`, notifies if it differs from what was seen before. */
 static HRESULT refresh_view(struct subscription *sub, struct quar_view *view, const WCHAR *endpoint, BOOL compare)
 {
-    struct isolation_args args;
+    NAPAGENT_SYSTEM_ISOLATION isolation;
     HRESULT hr;
 
-    memset(&args, 0, sizeof(args));
-    hr = agent_call(NULL, &isolation_method, &args);
-    MIDL_user_free(args.isolation.failure_url);
+    hr = agent_get_system_isolation(NULL, FALSE, &isolation);
+    MIDL_user_free(isolation.failure_url);
     if (FAILED(hr)) return hr;
-    if (compare && view->valid && !same_state(view, &args.isolation)) notify(sub);
+    if (compare && view->valid && !same_state(view, &isolation)) notify(sub);
     view->valid = TRUE;
     lstrcpynW(view->endpoint, endpoint, ARRAYSIZE(view->endpoint));
-    view->generation = args.isolation.generation;
-    view->state = args.isolation.state;
-    view->extended_state = args.isolation.extended_state;
-    view->prob_end_time = args.isolation.prob_end_time;
+    view->generation = isolation.generation;
+    view->state = isolation.state;
+    view->extended_state = isolation.extended_state;
+    view->prob_end_time = isolation.prob_end_time;
     return S_OK;
 }
 
@@ -363,6 +337,7 @@ HRESULT WINAPI InitializeNapAgentNotifier(NapNotifyType type, HANDLE hNotifyEven
     struct subscription *sub;
     HRESULT hr;
 
+    TRACE("%d, %p\n", type, hNotifyEvent);
     if (type != napNotifyTypeServiceState && type != napNotifyTypeQuarState) return E_INVALIDARG;
     if (!hNotifyEvent || hNotifyEvent == INVALID_HANDLE_VALUE) return E_INVALIDARG;
 
@@ -374,6 +349,7 @@ HRESULT WINAPI InitializeNapAgentNotifier(NapNotifyType type, HANDLE hNotifyEven
         else subscription_release(sub);
     }
     ReleaseSRWLockExclusive(&notifier_lock);
+    TRACE("0x%08lx\n", hr);
     return hr;
 }
 
@@ -381,6 +357,7 @@ VOID WINAPI UninitializeNapAgentNotifier(NapNotifyType type)
 {
     struct subscription *sub = NULL;
 
+    TRACE("%d\n", type);
     if (type != napNotifyTypeServiceState && type != napNotifyTypeQuarState) return;
 
     AcquireSRWLockExclusive(&notifier_lock);

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include "qutil_private.h"
 #include "soh_attr.h"
+#include "nap_trace.h"
+
+NAP_TRACE_CHANNEL(qutil);
 
 /* The SoH given to Initialize, copied: SoHAttribute.value holds the
  * network-order bytes of each TLV value, as INapSoHConstructor::GetSoH
@@ -27,28 +30,20 @@ static inline struct soh_processor *impl_from_INapSoHProcessor(INapSoHProcessor 
 
 static HRESULT WINAPI processor_QueryInterface(INapSoHProcessor *iface, REFIID riid, void **out)
 {
-    if (!out) return E_POINTER;
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapSoHProcessor))
-    {
-        *out = iface;
-        INapSoHProcessor_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
+    static const IID *const iids[] = { &IID_IUnknown, &IID_INapSoHProcessor, NULL };
+
+    return com_query_interface(iface, iids, riid, out);
 }
 
 static ULONG WINAPI processor_AddRef(INapSoHProcessor *iface)
 {
-    struct soh_processor *processor = impl_from_INapSoHProcessor(iface);
-
-    return InterlockedIncrement(&processor->refcount);
+    return com_addref(iface, &impl_from_INapSoHProcessor(iface)->refcount);
 }
 
 static ULONG WINAPI processor_Release(INapSoHProcessor *iface)
 {
     struct soh_processor *processor = impl_from_INapSoHProcessor(iface);
-    ULONG refcount = InterlockedDecrement(&processor->refcount);
+    ULONG refcount = com_release(iface, &processor->refcount);
 
     if (!refcount)
     {
@@ -83,6 +78,7 @@ static HRESULT WINAPI processor_Initialize(INapSoHProcessor *iface, const SoH *s
     SoH *copy;
     HRESULT hr;
 
+    TRACE("%p, %p, %d, %p\n", iface, soh, isRequest, id);
     if (!soh || !id) return E_POINTER;
     AcquireSRWLockExclusive(&processor->lock);
     if (processor->soh) hr = HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED);
@@ -93,6 +89,7 @@ static HRESULT WINAPI processor_Initialize(INapSoHProcessor *iface, const SoH *s
         *id = sender_id(copy);
     }
     ReleaseSRWLockExclusive(&processor->lock);
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
@@ -114,6 +111,7 @@ static HRESULT WINAPI processor_FindNextAttribute(INapSoHProcessor *iface, UINT1
     const SoH *soh = get_soh(impl_from_INapSoHProcessor(iface));
     UINT16 i;
 
+    TRACE("%p, %u, %u, %p\n", iface, fromLocation, type, attributeLocation);
     if (!soh) return NAP_E_NOT_INITIALIZED;
     if (!attributeLocation) return E_POINTER;
     if (fromLocation >= soh->count) return E_INVALIDARG;
@@ -136,6 +134,7 @@ static HRESULT WINAPI processor_GetAttribute(INapSoHProcessor *iface, UINT16 att
     const SoHAttribute *attr;
     HRESULT hr;
 
+    TRACE("%p, %u, %p, %p\n", iface, attributeLocation, type, value);
     if (!soh) return NAP_E_NOT_INITIALIZED;
     if (!type || !value) return E_POINTER;
     *value = NULL;
@@ -143,6 +142,7 @@ static HRESULT WINAPI processor_GetAttribute(INapSoHProcessor *iface, UINT16 att
     attr = &soh->attributes[attributeLocation];
     if (SUCCEEDED(hr = soh_value_from_wire(attribute_type(attr), attr->value, attr->size, value)))
         *type = (SoHAttributeType)attribute_type(attr);
+    TRACE("%p: 0x%08lx\n", iface, hr);
     return hr;
 }
 
@@ -150,6 +150,7 @@ static HRESULT WINAPI processor_GetNumberOfAttributes(INapSoHProcessor *iface, U
 {
     const SoH *soh = get_soh(impl_from_INapSoHProcessor(iface));
 
+    TRACE("%p, %p\n", iface, attributeCount);
     if (!soh) return NAP_E_NOT_INITIALIZED;
     if (!attributeCount) return E_POINTER;
     *attributeCount = soh->count;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <wchar.h>
 #include "soh.h"
+#include "sample_net.h"
 
 /*
  * Wire protocol (ours, not a Windows one): each message is framed as a
@@ -106,50 +107,6 @@ static BOOL parse_options(int argc, WCHAR **argv, struct options *opts)
         else return FALSE;
     }
     return TRUE;
-}
-
-/* recv until len bytes have arrived; FALSE on close, error or timeout. */
-static BOOL recv_all(SOCKET s, BYTE *buf, int len)
-{
-    int got;
-
-    while (len > 0)
-    {
-        if ((got = recv(s, (char *)buf, len, 0)) <= 0) return FALSE;
-        buf += got;
-        len -= got;
-    }
-    return TRUE;
-}
-
-static BOOL send_all(SOCKET s, const BYTE *buf, int len)
-{
-    int sent;
-
-    while (len > 0)
-    {
-        if ((sent = send(s, (const char *)buf, len, 0)) <= 0) return FALSE;
-        buf += sent;
-        len -= sent;
-    }
-    return TRUE;
-}
-
-static BOOL recv_frame(SOCKET s, BYTE *buf, size_t cap, size_t *len)
-{
-    BYTE header[2];
-
-    if (!recv_all(s, header, 2)) return FALSE;
-    *len = (header[0] << 8) | header[1];
-    if (*len > cap) return FALSE;
-    return recv_all(s, buf, (int)*len);
-}
-
-static BOOL send_frame(SOCKET s, const BYTE *data, size_t len)
-{
-    BYTE header[2] = { (BYTE)(len >> 8), (BYTE)len };
-
-    return send_all(s, header, 2) && send_all(s, data, (int)len);
 }
 
 static UINT64 probation_end(void)

@@ -16,6 +16,8 @@
 #include "NapEnforcementClient.h"
 #include "nap_errors.h"
 #include "soh_print.h"
+#include "sample_common.h"
+#include "sample_net.h"
 
 /*
  * Only the documented COM interfaces are used here, nothing private to this
@@ -57,14 +59,7 @@ static inline struct sample_callback *impl_from_INapEnforcementClientCallback(IN
 
 static HRESULT WINAPI callback_QueryInterface(INapEnforcementClientCallback *iface, REFIID riid, void **out)
 {
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapEnforcementClientCallback))
-    {
-        *out = iface;
-        INapEnforcementClientCallback_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
+    return sample_query_interface((IUnknown *)iface, &IID_INapEnforcementClientCallback, riid, out);
 }
 
 static ULONG WINAPI callback_AddRef(INapEnforcementClientCallback *iface)
@@ -171,32 +166,6 @@ static void callback_set_connection(struct sample_callback *callback, INapEnforc
 
 /* The network side: one request/response exchange with napresponder. */
 
-static BOOL send_all(SOCKET s, const BYTE *buf, int len)
-{
-    int sent;
-
-    while (len > 0)
-    {
-        if ((sent = send(s, (const char *)buf, len, 0)) <= 0) return FALSE;
-        buf += sent;
-        len -= sent;
-    }
-    return TRUE;
-}
-
-static BOOL recv_all(SOCKET s, BYTE *buf, int len)
-{
-    int got;
-
-    while (len > 0)
-    {
-        if ((got = recv(s, (char *)buf, len, 0)) <= 0) return FALSE;
-        buf += got;
-        len -= got;
-    }
-    return TRUE;
-}
-
 static SOCKET connect_to_server(unsigned short port)
 {
     DWORD timeout = NETWORK_TIMEOUT_MS;
@@ -230,8 +199,8 @@ static HRESULT network_error(void)
 static HRESULT exchange_with_server(unsigned short port, const NetworkSoHRequest *request,
                                     BYTE *reply, UINT16 cap, UINT16 *reply_len)
 {
-    BYTE header[2] = { (BYTE)(request->size >> 8), (BYTE)request->size };
     HRESULT hr = S_OK;
+    size_t length;
     WSADATA wsa;
     SOCKET s;
 
@@ -242,12 +211,9 @@ static HRESULT exchange_with_server(unsigned short port, const NetworkSoHRequest
         WSACleanup();
         return hr;
     }
-    if (!send_all(s, header, 2) || !send_all(s, request->data, request->size) || !recv_all(s, header, 2))
+    if (!send_frame(s, request->data, request->size) || !recv_frame(s, reply, cap, &length))
         hr = network_error();
-    else if ((*reply_len = (UINT16)((header[0] << 8) | header[1])) > cap)
-        hr = HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
-    else if (!recv_all(s, reply, *reply_len))
-        hr = network_error();
+    else *reply_len = (UINT16)length;
     closesocket(s);
     WSACleanup();
     return hr;
@@ -260,29 +226,6 @@ static void print_guid(const char *label, const GUID *guid)
     printf("%s{%08lx-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x}\n", label, (unsigned long)guid->Data1,
            guid->Data2, guid->Data3, guid->Data4[0], guid->Data4[1], guid->Data4[2], guid->Data4[3],
            guid->Data4[4], guid->Data4[5], guid->Data4[6], guid->Data4[7]);
-}
-
-static const char *isolation_state_name(IsolationState state)
-{
-    switch (state)
-    {
-    case isolationStateNotRestricted: return "not restricted";
-    case isolationStateInProbation: return "in probation";
-    case isolationStateRestrictedAccess: return "restricted access";
-    default: return "invalid";
-    }
-}
-
-static const char *extended_state_name(ExtendedIsolationState state)
-{
-    switch (state)
-    {
-    case extendedIsolationStateNoData: return "no data";
-    case extendedIsolationStateTransition: return "transition";
-    case extendedIsolationStateInfected: return "infected";
-    case extendedIsolationStateUnknown: return "unknown";
-    default: return "invalid";
-    }
 }
 
 static void print_probation_end(const FILETIME *ft)
@@ -587,24 +530,6 @@ static LONG WINAPI crash_handler(EXCEPTION_POINTERS *pointers)
     fflush(stderr);
     TerminateProcess(GetCurrentProcess(), code ? code : 1);
     return EXCEPTION_CONTINUE_SEARCH;
-}
-
-static BOOL parse_u32(const WCHAR *text, UINT32 *value)
-{
-    unsigned long long number;
-    int base = 10;
-    WCHAR *end;
-
-    if (!text || !*text || *text == '-' || *text == '+') return FALSE;
-    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
-    {
-        text += 2;
-        base = 16;
-    }
-    number = wcstoull(text, &end, base);
-    if (!*text || *end || number > 0xffffffffull) return FALSE;
-    *value = (UINT32)number;
-    return TRUE;
 }
 
 static BOOL parse_options(int argc, WCHAR **argv, struct options *opts)

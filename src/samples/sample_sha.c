@@ -17,6 +17,7 @@
 #include "NapProtocol.h"
 #include "NapUtil.h"
 #include "nap_hresults.h"
+#include "sample_common.h"
 
 /*
  * The shape of the SDK's "setting up a simple SHA": bind through
@@ -271,15 +272,7 @@ static void start_scenario(struct sample_sha *sha)
 
 static HRESULT WINAPI sha_QueryInterface(INapSystemHealthAgentCallback *iface, REFIID riid, void **out)
 {
-    if (!out) return E_POINTER;
-    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapSystemHealthAgentCallback))
-    {
-        *out = iface;
-        INapSystemHealthAgentCallback_AddRef(iface);
-        return S_OK;
-    }
-    *out = NULL;
-    return E_NOINTERFACE;
+    return sample_query_interface((IUnknown *)iface, &IID_INapSystemHealthAgentCallback, riid, out);
 }
 
 static ULONG WINAPI sha_AddRef(INapSystemHealthAgentCallback *iface)
@@ -343,29 +336,6 @@ static HRESULT WINAPI sha_ProcessSoHResponse(INapSystemHealthAgentCallback *ifac
     else if (sha_is_healthy(sha)) say("fix-up requested, but this SoH is already out of date: we are healthy");
     else start_fixup(sha);
     return S_OK;
-}
-
-static const char *isolation_state_name(IsolationState state)
-{
-    switch (state)
-    {
-    case isolationStateNotRestricted: return "not restricted";
-    case isolationStateInProbation: return "in probation";
-    case isolationStateRestrictedAccess: return "restricted access";
-    default: return "invalid";
-    }
-}
-
-static const char *extended_state_name(ExtendedIsolationState state)
-{
-    switch (state)
-    {
-    case extendedIsolationStateNoData: return "no data";
-    case extendedIsolationStateTransition: return "transition";
-    case extendedIsolationStateInfected: return "infected";
-    case extendedIsolationStateUnknown: return "unknown";
-    default: return "invalid";
-    }
 }
 
 static HRESULT WINAPI sha_NotifySystemIsolationStateChange(INapSystemHealthAgentCallback *iface)
@@ -573,24 +543,6 @@ static int run_sha(const struct options *opts)
     INapSystemHealthAgentBinding_Release(binding);
     INapSystemHealthAgentCallback_Release(&sha->INapSystemHealthAgentCallback_iface);
     return ok ? 0 : 1;
-}
-
-static BOOL parse_u32(const WCHAR *text, UINT32 *value)
-{
-    unsigned long long number;
-    int base = 10;
-    WCHAR *end;
-
-    if (!text || !*text || *text == '-' || *text == '+') return FALSE;
-    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
-    {
-        text += 2;
-        base = 16;
-    }
-    number = wcstoull(text, &end, base);
-    if (!*text || *end || number > 0xffffffffull) return FALSE;
-    *value = (UINT32)number;
-    return TRUE;
 }
 
 static BOOL parse_options(int argc, WCHAR **argv, struct options *opts)

@@ -8,6 +8,7 @@
 #include "test_support.h"
 #include "malloc_spy.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 #include "NapEnforcementClient.h"
@@ -15,6 +16,7 @@
 #include "NapManagement_i.c"
 #include "NapUtil.h"
 #include "napagent_rpc.h"
+#include "agent_settings.h"
 #include "nap_hresults.h"
 #include "callback_sink.h"
 #include "service_control.h"
@@ -803,6 +805,98 @@ static void test_log_is_bounded(void **state)
     assert_true(has_last_line);
 }
 
+/* The agent reads Parameters\LogLevel again at most once a second. */
+#define LEVEL_READ_MS 1000
+
+/* What the agent logged from byte `from` of its log on, as text; after a
+ * rotation, the rest of <log>.1 and then the new log. */
+static char *read_log_since(ULONGLONG from)
+{
+    WCHAR log[MAX_PATH], old_log[MAX_PATH];
+    const WCHAR *parts[2];
+    ULONGLONG capacity = 0, size, part_size;
+    unsigned int count = 0, i;
+    char *text;
+    HANDLE file;
+    DWORD read;
+
+    test_bin_path(L"napagent-test.log", log, MAX_PATH);
+    swprintf(old_log, ARRAYSIZE(old_log), L"%ls.1", log);
+    /* A log shorter than `from` was rotated since. */
+    if (file_size(log) < from) parts[count++] = old_log;
+    parts[count++] = log;
+    for (i = 0; i < count; i++) capacity += file_size(parts[i]) == (ULONGLONG)-1 ? 0 : file_size(parts[i]);
+    assert_non_null(text = calloc(1, capacity + 1));
+    for (size = 0, i = 0; i < count; i++)
+    {
+        file = CreateFileW(parts[i], GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, 0, NULL);
+        if (file == INVALID_HANDLE_VALUE) continue;
+        /* Only the first part starts at `from`; lines logged since the sizes were taken do not fit. */
+        if (i) from = 0;
+        part_size = min(file_size(parts[i]), from + capacity - size);
+        SetFilePointer(file, (LONG)from, NULL, FILE_BEGIN);
+        if (part_size > from && ReadFile(file, text + size, (DWORD)(part_size - from), &read, NULL)) size += read;
+        CloseHandle(file);
+    }
+    text[size] = 0;
+    return text;
+}
+
+/* Registers and unregisters EC_ID at one level of the agent's log; the log's lines for it. */
+static char *log_of_registration(INapClientManagement2 *management)
+{
+    NapComponentRegistrationInfo info;
+    WCHAR log[MAX_PATH];
+    ULONGLONG from;
+
+    test_bin_path(L"napagent-test.log", log, MAX_PATH);
+    from = file_size(log) == (ULONGLONG)-1 ? 0 : file_size(log);
+    fill_registration(&info, EC_ID, L"log level");
+    assert_int_equal(INapClientManagement2_RegisterEnforcementClient(management, &info), S_OK);
+    assert_int_equal(INapClientManagement2_UnregisterEnforcementClient(management, EC_ID), S_OK);
+    return read_log_since(from);
+}
+
+/* Once the agent has read the level again, which of a registration's lines
+ * its log keeps: the store's info line, the call's trace line. */
+static void check_log_keeps(INapClientManagement2 *management, BOOL info, BOOL trace)
+{
+    char trace_line[64], info_line[64];
+    char *text;
+
+    snprintf(trace_line, sizeof(trace_line), "trace: NapAgentUnregister(EC %u): 0x00000000", EC_ID);
+    snprintf(info_line, sizeof(info_line), "info: store: unregister EC %u: 0x00000000", EC_ID);
+    Sleep(LEVEL_READ_MS + 200);
+    text = log_of_registration(management);
+    assert_int_equal(strstr(text, info_line) != NULL, info);
+    assert_int_equal(strstr(text, trace_line) != NULL, trace);
+    free(text);
+}
+
+/* Parameters\LogLevel (napctl set log-level) switches the agent's log
+ * between error, warning, info (the default) and trace, without a restart:
+ * each call to the agent is a trace line, seen only at trace.  A value
+ * written past the writer is clamped, as every setting is. */
+static void test_log_level(void **state)
+{
+    INapClientManagement2 *management = create_management();
+
+    (void)state;
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_LOG_LEVEL, AGENT_LOG_TRACE + 1), E_INVALIDARG);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_LOG_LEVEL, AGENT_LOG_ERROR - 1), E_INVALIDARG);
+    check_log_keeps(management, TRUE, FALSE);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_LOG_LEVEL, AGENT_LOG_TRACE), S_OK);
+    check_log_keeps(management, TRUE, TRUE);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_LOG_LEVEL, AGENT_LOG_INFO), S_OK);
+    check_log_keeps(management, TRUE, FALSE);
+    /* 0 is below error: clamped to it, which keeps no info line. */
+    set_dword_parameter(L"LogLevel", 0);
+    check_log_keeps(management, FALSE, FALSE);
+    delete_parameter(L"LogLevel");
+    INapClientManagement2_Release(management);
+}
+
 /* ---- the agent down ---- */
 
 static void test_agent_down(void **state)
@@ -1051,6 +1145,7 @@ int main(void)
         cmocka_unit_test(test_agent_settings_clamped),
         cmocka_unit_test(test_call_timeout_clamped),
         cmocka_unit_test(test_log_is_bounded),
+        cmocka_unit_test(test_log_level),
         cmocka_unit_test(test_agent_down),
         cmocka_unit_test_setup_teardown(test_calls_start_the_service, setup_service, teardown_service),
         cmocka_unit_test_setup_teardown(test_disabled_service_is_not_started, setup_service, teardown_service),

@@ -11,6 +11,7 @@
 #include <wchar.h>
 #include "soh_attr.h"
 #include "napagent_rpc.h"
+#include "agent_settings.h"
 #include "service_control.h"
 
 #define RUN_TIMEOUT_MS 30000
@@ -335,6 +336,44 @@ static void test_not_installed(void **state)
     check_output(&run, "napctl: register: the NapAgent is not running");
 }
 
+/* Runs napctl: its exit status and a line of its output. */
+static void check_napctl(const WCHAR *args, int code, const char *text)
+{
+    static struct run run;
+
+    run_napctl(args, &run);
+    assert_int_equal(run.code, code);
+    check_output(&run, text);
+}
+
+static DWORD log_level_value(void)
+{
+    DWORD level = 0, size = sizeof(level);
+
+    assert_int_equal(RegGetValueW(HKEY_LOCAL_MACHINE, AGENT_PARAMETERS_KEY, L"LogLevel", RRF_RT_REG_DWORD, NULL,
+                                  &level, &size), ERROR_SUCCESS);
+    return level;
+}
+
+/* set log-level: by name or number, refused past trace; the agent writes
+ * Parameters\LogLevel, which its log reads (test_management: test_log_level). */
+static void test_set_log_level(void **state)
+{
+    HANDLE agent = test_start_agent();
+
+    (void)state;
+    assert_non_null(agent);
+    check_napctl(L"set log-level trace", 0, "log-level set to trace");
+    assert_int_equal(log_level_value(), 4);
+    check_napctl(L"set log-level 2", 0, "log-level set to warning");
+    assert_int_equal(log_level_value(), 2);
+    check_napctl(L"set log-level verbose", EXIT_USAGE, "napctl: set: bad level");
+    check_napctl(L"set log-level 5", EXIT_USAGE, "napctl: set: log-level is error, warning, info or trace");
+    check_napctl(L"set log-level info", 0, "log-level set to info");
+    assert_int_equal(log_level_value(), 3);
+    test_kill_agent(agent);
+}
+
 static HANDLE hung_agent;
 
 static int setup_hung_agent(void **state)
@@ -392,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verbs_start_the_service, setup_service, teardown_service),
         cmocka_unit_test_setup_teardown(test_decode_does_not_start_the_service, setup_service, teardown_service),
         cmocka_unit_test_setup_teardown(test_not_installed, setup_no_service, teardown_service),
+        cmocka_unit_test(test_set_log_level),
         cmocka_unit_test_setup_teardown(test_hung_agent, setup_hung_agent, teardown_hung_agent),
     };
 
