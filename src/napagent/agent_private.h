@@ -70,6 +70,10 @@ HRESULT store_set_setting(const WCHAR *name, DWORD value);
 HRESULT store_get_sha_soh(UINT32 id, BYTE *soh, UINT16 cap, UINT16 *size);
 HRESULT store_set_sha_soh(UINT32 id, const BYTE *soh, UINT16 size);
 
+/* fault_guard.c: a processor fault in the agent's code (a manager routine's
+ * included, which the RPC runtime would catch) ends the process with its code. */
+void agent_fault_guard_install(void);
+
 /* rpc_server.c: listen on the endpoint; stop. */
 RPC_STATUS agent_rpc_start(void);
 void agent_rpc_stop(void);
