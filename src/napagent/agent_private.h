@@ -73,6 +73,10 @@ HRESULT store_set_setting(const WCHAR *name, DWORD value);
 HRESULT store_get_sha_soh(UINT32 id, BYTE *soh, UINT16 cap, UINT16 *size);
 HRESULT store_set_sha_soh(UINT32 id, const BYTE *soh, UINT16 size);
 
+/* fault_guard.c: a processor fault in the agent's code (a manager routine's
+ * included, which the RPC runtime would catch) ends the process with its code. */
+void agent_fault_guard_install(void);
+
 /* rpc_server.c: listen on the endpoint; stop. */
 RPC_STATUS agent_rpc_start(void);
 void agent_rpc_stop(void);
@@ -81,30 +85,34 @@ void agent_rpc_stop(void);
  * blocks on a client: everything it has to tell one is an event its
  * process fetches with sessions_wait_events.  Calls after the open name a
  * session by its cookie: session_find takes a reference that session_put
- * gives back. */
+ * gives back.  A session is found only once its kind's `opened` succeeded;
+ * it leaves the table when it closes, and is freed once no caller holds it. */
 #define DEFAULT_CLIENT_TIMEOUT_MS AGENT_DEFAULT_CLIENT_TIMEOUT_MS
 struct session;
 /* What each kind adds: made when a session opens, told when it closes. */
 struct session_kind
 {
     UINT32 kind;
-    /* May the component open a session?  NAP_E_NOT_REGISTERED, NAP_E_ENTITY_DISABLED. */
+    /* May the component open a session?  NAP_E_NOT_REGISTERED, NAP_E_ENTITY_DISABLED.
+     * Called under the table's lock: it may take leaf locks only (the store's, the log's). */
     HRESULT (*admit)(UINT32 id);
     /* The session opened (rebound: its client lost an earlier agent or session). */
     HRESULT (*opened)(struct session *session, BOOL rebound);
-    /* It closed (unbound, its client died, or dropped); called once, without the table's lock. */
+    /* It closed (unbound, replaced, ended, its client died, or dropped); called
+     * without the table's lock, once, or a second time when it closed while
+     * `opened` ran (the agent stops), so a second call must change nothing. */
     void (*closed)(struct session *session, BOOL callback_gone);
     /* The session object is freed: so is the kind's state (session_data). */
     void (*free_data)(void *data);
 };
 void sessions_init(void);
 void sessions_shutdown(void);
-HRESULT session_open(const struct session_kind *kind, UINT32 id, DWORD pid, UINT64 previous_cookie, UINT64 *cookie,
-                     struct session **out);
-/* Unbound (its context handle closed or ran down): drops the handle's reference. */
-void session_unbind(struct session *session);
-/* Closes it now; callback_gone: its callback answered RPC_S_SERVER_UNAVAILABLE. */
+HRESULT session_open(const struct session_kind *kind, UINT32 id, DWORD pid, UINT64 previous_cookie, UINT64 *cookie);
+/* Closes it now (the caller holds a reference); callback_gone: its callback
+ * answered RPC_S_SERVER_UNAVAILABLE. */
 void session_close(struct session *session, BOOL callback_gone);
+/* Closes the session the cookie names (unbound, ended, its context handle
+ * ran down); NAP_E_NOT_INITIALIZED if none is open. */
 HRESULT session_end(UINT64 cookie);
 /* The open session of that kind the cookie names, with a reference; NULL if none. */
 struct session *session_find(UINT64 cookie, UINT32 kind);
@@ -118,8 +126,9 @@ BOOL session_closed(const struct session *session);
 void *session_data(const struct session *session);
 void session_set_data(struct session *session, void *data);
 /* Queues an event for the session's client; returns its request id (0: not
- * queued, the session is closed).  A payload-less event already waiting is
- * not queued twice.  The oldest go past a bound. */
+ * queued, the session is closed).  An SOH_CHANGE, GET_CONNECTIONS or
+ * ISOLATION_CHANGED already waiting stands for a new one (its id is
+ * returned); every other event is queued.  The oldest go past a bound. */
 UINT32 session_post(struct session *session, UINT32 type, const NAPAGENT_CORRELATION *correlation, BYTE flags,
                     const BYTE *soh, UINT16 soh_size, const BYTE *other, UINT16 other_size);
 /* Up to timeout_ms for the events of process pid's sessions; *events MIDL-allocated. */

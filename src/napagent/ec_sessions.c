@@ -76,6 +76,8 @@ BOOL health_content_equal(const struct health_content *a, const struct health_co
     return TRUE;
 }
 
+/* NULL while the EC side has made none (a lookup finds a session only once
+ * it has; the callers still say NAP_E_NOT_INITIALIZED rather than fault). */
 static struct ec_state *state_of(struct session *session)
 {
     return session_data(session);
@@ -354,6 +356,7 @@ HRESULT ec_get_soh_request(struct session *session, const NAPAGENT_CONNECTION_FA
 
     request->size = 0;
     request->data = NULL;
+    if (!state) return NAP_E_NOT_INITIALIZED;
     lock_ecs();
     hr = begin_request(state, facts, correlation, &current);
     unlock_ecs();
@@ -426,6 +429,7 @@ HRESULT ec_process_soh_response(struct session *session, const NAPAGENT_CONNECTI
     HRESULT hr;
 
     ZeroMemory(isolation, sizeof(*isolation));
+    if (!state) return NAP_E_NOT_INITIALIZED;
     lock_ecs();
     hr = begin_response(state, facts, &expected);
     unlock_ecs();
@@ -466,6 +470,7 @@ HRESULT ec_connection_down(struct session *session, const NAPAGENT_CONNECTION_FA
     struct agent_connection *connection = NULL;
     HRESULT hr = S_OK;
 
+    if (!state) return NAP_E_NOT_INITIALIZED;
     lock_ecs();
     if (state->closed) hr = NAP_E_NOT_INITIALIZED;
     else if ((connection = find_connection(state, &facts->connection_id))
@@ -493,6 +498,7 @@ HRESULT ec_connections_gone(struct session *session, UINT16 count, const NAPAGEN
     UINT16 i;
 
     if (count > NAPAGENT_MAX_GONE) return E_INVALIDARG;
+    if (!state) return NAP_E_NOT_INITIALIZED;
     lock_ecs();
     if (state->closed) hr = NAP_E_NOT_INITIALIZED;
     else
@@ -516,6 +522,7 @@ HRESULT ec_soh_change_failure(struct session *session)
     struct ec_state *state = state_of(session);
     HRESULT hr = S_OK;
 
+    if (!state) return NAP_E_NOT_INITIALIZED;
     lock_ecs();
     if (state->closed) hr = NAP_E_NOT_INITIALIZED;
     else if (state->change_outstanding)
@@ -535,6 +542,7 @@ HRESULT ec_answer_connections(struct session *session, UINT16 count, const NAPAG
     UINT16 i, k;
 
     if (count > maxConnectionCountPerEnforcer) return E_INVALIDARG;
+    if (!state) return NAP_E_NOT_INITIALIZED;
     lock_ecs();
     if (state->closed)
     {
@@ -648,7 +656,11 @@ HRESULT ec_query_connections(UINT32 ec_id, UINT32 timeout_ms, UINT32 *count, NAP
     *count = 0;
     *connections = NULL;
     if (!session) return NAP_E_NOT_INITIALIZED;
-    state = state_of(session);
+    if (!(state = state_of(session)))
+    {
+        session_put(session);
+        return NAP_E_NOT_INITIALIZED;
+    }
     lock_ecs();
     seq = state->answer_seq;
     session_post(session, NAPAGENT_EVENT_GET_CONNECTIONS, NULL, 0, NULL, 0, NULL, 0);

@@ -373,6 +373,7 @@ static int uninstall_service(void)
 int wmain(int argc, WCHAR **argv)
 {
     SetUnhandledExceptionFilter(crash_handler);
+    agent_fault_guard_install();
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
 
     stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);

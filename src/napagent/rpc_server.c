@@ -35,10 +35,18 @@ void agent_rpc_stop(void)
     RpcServerUnregisterIf(NapAgentRpc_v2_0_s_ifspec, NULL, FALSE);
 }
 
+/* A session's context handle carries its cookie, not a pointer: a session
+ * closed otherwise (replaced, ended, its client's death) is freed at once,
+ * and the handle's close or rundown later finds nothing to close. */
+static UINT64 handle_cookie(NAPAGENT_SESSION_HANDLE handle)
+{
+    return (UINT64)(ULONG_PTR)handle;
+}
+
 /* The client that held this context handle exited, was killed or crashed. */
 void __RPC_USER NAPAGENT_SESSION_HANDLE_rundown(NAPAGENT_SESSION_HANDLE session)
 {
-    if (session) session_unbind(session);
+    if (session) session_end(handle_cookie(session));
 }
 
 HRESULT __cdecl NapAgentPing(handle_t binding, UINT16 size, const BYTE *data, NAPAGENT_BLOB *echo)
@@ -67,22 +75,21 @@ HRESULT __cdecl NapAgentOpenSession(handle_t binding, UINT32 kind, UINT32 id, UI
                                     UINT64 previous_cookie, UINT64 *cookie, NAPAGENT_SESSION_HANDLE *handle)
 {
     const struct session_kind *ops = kind == NAPAGENT_KIND_EC ? &ec_kind : kind == NAPAGENT_KIND_SHA ? &sha_kind : NULL;
-    struct session *session;
     HRESULT hr;
 
     (void)binding;
     *handle = NULL;
     *cookie = 0;
     if (!ops) return E_INVALIDARG;
-    if (SUCCEEDED(hr = session_open(ops, id, caller_pid(process_id), previous_cookie, cookie, &session)))
-        *handle = session;
+    if (SUCCEEDED(hr = session_open(ops, id, caller_pid(process_id), previous_cookie, cookie)))
+        *handle = (NAPAGENT_SESSION_HANDLE)(ULONG_PTR)*cookie;
     return hr;
 }
 
 HRESULT __cdecl NapAgentCloseSession(NAPAGENT_SESSION_HANDLE *handle)
 {
     if (!*handle) return NAP_E_NOT_INITIALIZED;
-    session_unbind(*handle);
+    session_end(handle_cookie(*handle));
     *handle = NULL;
     return S_OK;
 }

@@ -23,15 +23,16 @@ struct queued_event
 
 struct session
 {
-    LONG refs;
+    LONG refs;                         /* the table's while it is in it, and each caller's */
     BOOL closed;
+    BOOL ready;                        /* its kind's `opened` succeeded: lookups may find it */
     const struct session_kind *kind;
     UINT32 id;                         /* the EC's or SHA's NapComponentId */
     DWORD pid;
     UINT64 cookie;
     void *data;                        /* the kind's */
     HANDLE process;                    /* the client's, to notice its death at once */
-    HANDLE process_wait;
+    HANDLE process_wait;               /* holds no reference: unregistered before the table's goes */
     struct queued_event *head, *tail;
     unsigned int queued;
 };
@@ -125,12 +126,30 @@ static BOOL take_out(struct session *session)
     return TRUE;
 }
 
-void session_close(struct session *session, BOOL callback_gone)
+/* The table's reference goes with the session's place in the table: whoever
+ * took it out drops it, once.  The process watch holds no reference, so it
+ * is unregistered first, waiting for a callback already running, unless
+ * the caller is that callback. */
+static void drop_table_ref(struct session *session, BOOL from_watch)
+{
+    if (session->process_wait) UnregisterWaitEx(session->process_wait, from_watch ? NULL : INVALID_HANDLE_VALUE);
+    session->process_wait = NULL;
+    session_release(session);
+}
+
+/* Caller holds a reference, or is the process watch. */
+static void close_session(struct session *session, BOOL callback_gone, BOOL from_watch)
 {
     if (!take_out(session)) return;
     session->kind->closed(session, callback_gone);
     agent_log(AGENT_LOG_INFO, "%s %u (pid %lu) %s", session->kind->kind == NAPAGENT_KIND_EC ? "EC" : "SHA", session->id,
               session->pid, callback_gone ? "dropped: its callback answered RPC_S_SERVER_UNAVAILABLE" : "unbound");
+    drop_table_ref(session, from_watch);
+}
+
+void session_close(struct session *session, BOOL callback_gone)
+{
+    close_session(session, callback_gone, FALSE);
 }
 
 void sessions_shutdown(void)
@@ -162,9 +181,11 @@ static void CALLBACK client_process_ended(void *context, BOOLEAN timed_out)
     struct session *session = context;
 
     (void)timed_out;
-    session_close(session, FALSE);
+    close_session(session, FALSE, TRUE);
 }
 
+/* Caller holds sessions_cs, so that a close (this watch's callback too)
+ * finds process_wait set. */
 static void watch_client_process(struct session *session)
 {
     session->process = OpenProcess(SYNCHRONIZE, FALSE, session->pid);
@@ -174,7 +195,7 @@ static void watch_client_process(struct session *session)
         session->process_wait = NULL;
 }
 
-/* Caller holds sessions_cs. */
+/* Caller holds sessions_cs.  Ready or not: one session per component. */
 static struct session *find_open(UINT32 kind, UINT32 id)
 {
     unsigned int i;
@@ -190,7 +211,7 @@ static struct session *find_cookie(UINT64 cookie)
     unsigned int i;
 
     for (i = 0; i < MAX_SESSIONS; i++)
-        if (sessions[i] && sessions[i]->cookie == cookie) return sessions[i];
+        if (sessions[i] && sessions[i]->ready && sessions[i]->cookie == cookie) return sessions[i];
     return NULL;
 }
 
@@ -199,7 +220,7 @@ static struct session *new_session(const struct session_kind *kind, UINT32 id, D
     struct session *session = HeapAlloc(GetProcessHeap(), HEAP_ZERO_MEMORY, sizeof(*session));
 
     if (!session) return NULL;
-    session->refs = 1; /* the table's, given to the context handle */
+    session->refs = 1; /* the open's own */
     session->kind = kind;
     session->id = id;
     session->pid = pid;
@@ -208,21 +229,24 @@ static struct session *new_session(const struct session_kind *kind, UINT32 id, D
     return session;
 }
 
-/* Puts the session in the table unless its id is open (a rebind with the
- * old cookie replaces that one: *replaced, closed by the caller). */
+/* Puts the session in the table (with the table's reference) unless the
+ * component may not open one or its id is open; a rebind with the old
+ * cookie replaces that one: *replaced, out of the table, its reference the
+ * caller's to drop.  The registration is checked under the table's lock, as
+ * sessions_unregister checks the table: neither slips in between. */
 static HRESULT insert(struct session *session, UINT64 previous_cookie, struct session **replaced)
 {
     struct session *open;
     unsigned int slot;
-    HRESULT hr = S_OK;
+    HRESULT hr;
 
     *replaced = NULL;
     EnterCriticalSection(&sessions_cs);
+    if (FAILED(hr = session->kind->admit(session->id))) goto done;
     if ((open = find_open(session->kind->kind, session->id)) && previous_cookie && open->cookie == previous_cookie)
     {
         /* The same binding after a transport failure: its old session is dead to it. */
         *replaced = open;
-        InterlockedIncrement(&open->refs);
         open->closed = TRUE;
         for (slot = 0; slot < MAX_SESSIONS; slot++)
             if (sessions[slot] == open) sessions[slot] = NULL;
@@ -231,51 +255,74 @@ static HRESULT insert(struct session *session, UINT64 previous_cookie, struct se
     for (slot = 0; slot < MAX_SESSIONS && sessions[slot]; slot++);
     if (open) hr = HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED);
     else if (slot == MAX_SESSIONS) hr = E_OUTOFMEMORY;
-    else sessions[slot] = session;
+    else
+    {
+        sessions[slot] = session;
+        InterlockedIncrement(&session->refs);
+    }
+done:
     LeaveCriticalSection(&sessions_cs);
     return hr;
 }
 
-HRESULT session_open(const struct session_kind *kind, UINT32 id, DWORD pid, UINT64 previous_cookie, UINT64 *cookie,
-                     struct session **out)
+static void close_replaced(struct session *replaced)
+{
+    /* Polls that name its cookie hear CLOSED. */
+    WakeAllConditionVariable(&events_cv);
+    agent_log(AGENT_LOG_INFO, "%u (pid %lu) opens again: replacing its old session", replaced->id, replaced->pid);
+    replaced->kind->closed(replaced, FALSE);
+    drop_table_ref(replaced, FALSE);
+}
+
+/* Lookups find the session from now on, unless it closed while its kind
+ * opened it (the agent stops).  Its client's death closes it. */
+static BOOL make_ready(struct session *session)
+{
+    BOOL open;
+
+    EnterCriticalSection(&sessions_cs);
+    if ((open = !session->closed))
+    {
+        watch_client_process(session);
+        session->ready = TRUE;
+    }
+    LeaveCriticalSection(&sessions_cs);
+    return open;
+}
+
+/* The session is in the table, not yet ready: its kind makes its state. */
+static HRESULT finish_open(struct session *session, BOOL rebound)
+{
+    HRESULT hr;
+
+    if (FAILED(hr = session->kind->opened(session, rebound)))
+    {
+        if (take_out(session)) drop_table_ref(session, FALSE);
+        return hr;
+    }
+    if (make_ready(session)) return S_OK;
+    /* Whoever closed it told the kind before the state was complete: again. */
+    session->kind->closed(session, FALSE);
+    return NAP_E_NOT_INITIALIZED;
+}
+
+HRESULT session_open(const struct session_kind *kind, UINT32 id, DWORD pid, UINT64 previous_cookie, UINT64 *cookie)
 {
     struct session *session, *replaced;
     HRESULT hr;
 
-    *out = NULL;
     *cookie = 0;
-    if (FAILED(hr = kind->admit(id))) return hr;
     if (!(session = new_session(kind, id, pid))) return E_OUTOFMEMORY;
     hr = insert(session, previous_cookie, &replaced);
-    if (replaced)
+    if (replaced) close_replaced(replaced);
+    if (SUCCEEDED(hr) && SUCCEEDED(hr = finish_open(session, previous_cookie != 0)))
     {
-        /* Polls that name its cookie hear CLOSED. */
-        WakeAllConditionVariable(&events_cv);
-        agent_log(AGENT_LOG_INFO, "%u (pid %lu) opens again: replacing its old session", id, pid);
-        kind->closed(replaced, FALSE);
-        session_release(replaced);
+        *cookie = session->cookie;
+        agent_log(AGENT_LOG_INFO, "%s %u (pid %lu) %s", kind->kind == NAPAGENT_KIND_EC ? "EC" : "SHA", id, pid,
+                  previous_cookie ? "bound again" : "bound");
     }
-    if (SUCCEEDED(hr) && FAILED(hr = kind->opened(session, previous_cookie != 0))) take_out(session);
-    if (FAILED(hr))
-    {
-        session_release(session);
-        return hr;
-    }
-    watch_client_process(session);
-    *cookie = session->cookie;
-    *out = session;
-    agent_log(AGENT_LOG_INFO, "%s %u (pid %lu) %s", kind->kind == NAPAGENT_KIND_EC ? "EC" : "SHA", id, pid,
-              previous_cookie ? "bound again" : "bound");
-    return S_OK;
-}
-
-void session_unbind(struct session *session)
-{
-    session_close(session, FALSE);
-    /* Waits for a client_process_ended already running. */
-    if (session->process_wait) UnregisterWaitEx(session->process_wait, INVALID_HANDLE_VALUE);
-    session->process_wait = NULL;
     session_release(session);
+    return hr;
 }
 
 static struct session *find_locked(BOOL (*match)(const struct session *, const void *), const void *what)
@@ -285,7 +332,7 @@ static struct session *find_locked(BOOL (*match)(const struct session *, const v
 
     EnterCriticalSection(&sessions_cs);
     for (i = 0; i < MAX_SESSIONS && !session; i++)
-        if (sessions[i] && match(sessions[i], what)) session = sessions[i];
+        if (sessions[i] && sessions[i]->ready && match(sessions[i], what)) session = sessions[i];
     if (session) InterlockedIncrement(&session->refs);
     LeaveCriticalSection(&sessions_cs);
     return session;
@@ -359,14 +406,26 @@ static BOOL copy_blob(NAPAGENT_BLOB *to, const BYTE *data, UINT16 size)
     return TRUE;
 }
 
-/* Caller holds sessions_cs.  A payload-less event of this type still waits. */
-static BOOL already_queued(const struct session *session, UINT32 type)
+/* Events whose repeat says nothing the first does not: one waiting stands
+ * for both.  Every other event is one call the client makes and, for a
+ * request id, one answer the agent waits for (an SHA's GetSoHRequest for
+ * each EC request, NotifyOrphanedSoHRequest for each orphaned request). */
+static BOOL merges(UINT32 type)
+{
+    return type == NAPAGENT_EVENT_SOH_CHANGE || type == NAPAGENT_EVENT_GET_CONNECTIONS
+           || type == NAPAGENT_EVENT_ISOLATION_CHANGED;
+}
+
+/* Caller holds sessions_cs.  The request id of an event of this type that
+ * still waits and stands for a new one; 0: none. */
+static UINT32 already_queued(const struct session *session, UINT32 type)
 {
     const struct queued_event *queued;
 
+    if (!merges(type)) return 0;
     for (queued = session->head; queued; queued = queued->next)
-        if (queued->event.type == type && !queued->event.soh.size && !queued->event.other.size) return TRUE;
-    return FALSE;
+        if (queued->event.type == type) return queued->event.request_id;
+    return 0;
 }
 
 /* Caller holds sessions_cs. */
@@ -404,7 +463,7 @@ UINT32 session_post(struct session *session, UINT32 type, const NAPAGENT_CORRELA
         return 0;
     }
     EnterCriticalSection(&sessions_cs);
-    if (!session->closed && (soh_size || other_size || !already_queued(session, type)))
+    if (!session->closed && !(request_id = already_queued(session, type)))
     {
         if (!next_request_id) next_request_id = 1; /* 0 means "no request" */
         request_id = queued->event.request_id = next_request_id++;
@@ -412,9 +471,9 @@ UINT32 session_post(struct session *session, UINT32 type, const NAPAGENT_CORRELA
         queued = NULL;
     }
     LeaveCriticalSection(&sessions_cs);
-    if (queued) free_event(queued);
     /* Outside the lock: the polls it wakes take the lock at once. */
-    if (request_id) WakeAllConditionVariable(&events_cv);
+    if (!queued) WakeAllConditionVariable(&events_cv);
+    else free_event(queued);
     return request_id;
 }
 

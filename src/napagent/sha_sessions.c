@@ -54,6 +54,7 @@ struct request_fetch
     UINT32 sha_id;
     UINT32 request_id;
     UINT32 epoch;                      /* the record's when asked: a flush since wins */
+    struct session *session;           /* the SHA's session asked (a reference): a new one will not answer */
     BOOL answered;
 };
 
@@ -272,6 +273,9 @@ static HRESULT sha_opened(struct session *session, BOOL rebound)
     if (!(record = get_record(session_id(session)))) hr = E_OUTOFMEMORY;
     else
     {
+        /* Its previous session closed, and its `closed` has not run yet:
+         * give that one up now, so that nothing it was asked holds this one. */
+        if (record->session) unbind_record(record);
         session_addref(session);
         record->session = session;
         record->last_seq = 0;
@@ -630,6 +634,8 @@ static UINT32 start_request_fetches(const NAPAGENT_CORRELATION *correlation, str
         list[count].sha_id = record->id;
         list[count].request_id = request_id;
         list[count].epoch = record->epoch;
+        list[count].session = record->session;
+        session_addref(record->session);
         list[count].answered = FALSE;
         list[count].next = fetches;
         fetches = &list[count++];
@@ -637,8 +643,10 @@ static UINT32 start_request_fetches(const NAPAGENT_CORRELATION *correlation, str
     return count;
 }
 
-/* Caller holds sha_cs.  Waits until every fetch is answered (or its SHA
- * unbound) or the deadline passed, then takes them off the list. */
+/* Caller holds sha_cs.  Waits until every fetch is answered (or the session
+ * it was asked of is no longer the SHA's: unbound, or replaced by a rebind,
+ * and no answer will come) or the deadline passed, then takes them off the
+ * list. */
 static void finish_request_fetches(struct request_fetch *list, UINT32 count)
 {
     ULONGLONG deadline = GetTickCount64() + request_fetch_timeout();
@@ -649,7 +657,7 @@ static void finish_request_fetches(struct request_fetch *list, UINT32 count)
     {
         struct sha_record *record = find_record(list[i].sha_id);
         ULONGLONG now = GetTickCount64();
-        if (list[i].answered || !record || !record->session) i++;
+        if (list[i].answered || !record || record->session != list[i].session) i++;
         else if (now >= deadline) break;
         else SleepConditionVariableCS(&fetch_cv, &sha_cs, (DWORD)(deadline - now));
     }
@@ -660,15 +668,24 @@ static void finish_request_fetches(struct request_fetch *list, UINT32 count)
     }
 }
 
-/* Caller holds sha_cs.  The fetch for this request that went unanswered. */
+/* Caller holds sha_cs.  The fetch for this request that went unanswered
+ * by the session it was asked of (one bound since owes nothing). */
 static BOOL fetch_missed(const struct sha_record *record, const struct request_fetch *list, UINT32 count)
 {
     UINT32 i;
 
     if (!needs_fetch(record)) return FALSE;
     for (i = 0; i < count; i++)
-        if (list[i].sha_id == record->id) return !list[i].answered;
+        if (list[i].sha_id == record->id) return !list[i].answered && list[i].session == record->session;
     return record->slow;
+}
+
+/* Caller holds sha_cs. */
+static void release_request_fetches(struct request_fetch *list, UINT32 count)
+{
+    UINT32 i;
+
+    for (i = 0; i < count; i++) session_put(list[i].session);
 }
 
 HRESULT sha_report_entries(const NAPAGENT_CORRELATION *correlation, BYTE *buffer, size_t cap,
@@ -691,11 +708,13 @@ HRESULT sha_report_entries(const NAPAGENT_CORRELATION *correlation, BYTE *buffer
         struct entry_view view;
         UINT16 size;
 
-        /* Too slow for this request: the next ones do not wait for it. */
+        /* Too slow for this request: the next ones do not wait for it until
+         * it answers something, and it is asked once more so that it will. */
         if (missed && !record->slow)
         {
             agent_log(AGENT_LOG_WARNING, "SHA %u did not answer GetSoHRequest in time for a request", record->id);
             record->slow = TRUE;
+            request_soh(record, FALSE);
         }
         view_entry(record, missed, &view);
         if (FAILED(hr = write_entry(registered_ids[i], &view, buffer + used, cap - used, &size))) break;
@@ -707,6 +726,7 @@ HRESULT sha_report_entries(const NAPAGENT_CORRELATION *correlation, BYTE *buffer
         content->entries[content->count].sha_id = registered_ids[i];
         content->entries[content->count++].key = view.key;
     }
+    release_request_fetches(list, fetch_count);
     LeaveCriticalSection(&sha_cs);
     return hr;
 }

@@ -101,15 +101,20 @@ struct mailbox_event *event_mailbox_wait(struct event_mailbox *mailbox, DWORD ti
     return event;
 }
 
-/* Caller holds pump_lock.  A payload-less event waiting already (an EC's
- * NotifySoHChange twice) runs once. */
+/* Caller holds pump_lock.  An event whose repeat says nothing new (an EC's
+ * NotifySoHChange or GetConnections, an SHA's isolation change) waiting
+ * already runs once.  Every other event is a call of its own, to answer or
+ * to hear: an SHA's GetSoHRequest for each EC request, each orphaned
+ * request, each fix-up poll (the agent's session_post merges the same). */
 static BOOL already_there(const struct event_mailbox *mailbox, const NAPAGENT_EVENT *event)
 {
     const struct mailbox_event *queued;
 
-    if (event->soh.size || event->other.size) return FALSE;
+    if (event->type != NAPAGENT_EVENT_SOH_CHANGE && event->type != NAPAGENT_EVENT_GET_CONNECTIONS
+        && event->type != NAPAGENT_EVENT_ISOLATION_CHANGED)
+        return FALSE;
     for (queued = mailbox->head; queued; queued = queued->next)
-        if (queued->event.type == event->type && !queued->event.soh.size && !queued->event.other.size) return TRUE;
+        if (queued->event.type == event->type) return TRUE;
     return FALSE;
 }
 

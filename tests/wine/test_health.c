@@ -41,6 +41,8 @@ struct sha_sink
     CorrelationId last_orphaned;
     CorrelationId orphaned[64];        /* every id NotifyOrphanedSoHRequest named, in order */
     CorrelationId last_get_soh;        /* GetCorrelationId inside the last GetSoHRequest */
+    CorrelationId get_soh_ids[64];     /* ... inside every GetSoHRequest, in order */
+    volatile LONG busy_ms;             /* ProcessSoHResponse takes this long */
     LONG fixup_steps;                  /* GetFixupInfo answers in progress this often, then success */
 };
 
@@ -80,8 +82,11 @@ static HRESULT WINAPI sha_GetSoHRequest(INapSystemHealthAgentCallback *iface, IN
     SoHAttribute attributes[2] = { { SOH_ATTR_SYSTEM_HEALTH_ID, 4, id }, { SOH_ATTR_COMPLIANCE_RESULT_CODES, 4, codes } };
     SoHRequest soh = { 2, attributes };
 
+    LONG calls;
+
     INapSystemHealthAgentRequest_GetCorrelationId(request, &sink->last_get_soh);
-    InterlockedIncrement(&sink->get_soh_count);
+    calls = InterlockedIncrement(&sink->get_soh_count);
+    if (calls <= (LONG)ARRAYSIZE(sink->get_soh_ids)) sink->get_soh_ids[calls - 1] = sink->last_get_soh;
     if (FAILED(sink->get_soh_result)) return sink->get_soh_result;
     return INapSystemHealthAgentRequest_SetSoHRequest(request, &soh, sink->cache);
 }
@@ -107,6 +112,7 @@ static HRESULT WINAPI sha_ProcessSoHResponse(INapSystemHealthAgentCallback *ifac
     }
     sink->last_flags = flags;
     InterlockedIncrement(&sink->process_count);
+    if (sink->busy_ms) Sleep(sink->busy_ms);
     return S_OK;
 }
 
@@ -243,18 +249,38 @@ static void unbind_ec(struct ec *ec)
     INapEnforcementClientBinding_Release(ec->binding);
 }
 
-/* The EC's current request, decoded; `request_bytes` keeps what the entries point into. */
-static void get_request(struct ec *ec, struct soh_request *request, BYTE *request_bytes)
+/* The request a connection holds, decoded; `request_bytes` keeps what the entries point into. */
+static void held_request(INapEnforcementClientConnection *connection, struct soh_request *request,
+                         BYTE *request_bytes)
 {
     NetworkSoHRequest *soh;
-    BOOL retrigger;
 
-    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(ec->binding, ec->connection, &retrigger), S_OK);
-    assert_int_equal(INapEnforcementClientConnection_GetSoHRequest(ec->connection, &soh), S_OK);
+    assert_int_equal(INapEnforcementClientConnection_GetSoHRequest(connection, &soh), S_OK);
     memcpy(request_bytes, soh->data, soh->size);
     assert_int_equal(soh_decode_request(request_bytes, soh->size, request), SOH_OK);
     CoTaskMemFree(soh->data);
     CoTaskMemFree(soh);
+}
+
+/* The EC's current request, decoded. */
+static void get_request(struct ec *ec, struct soh_request *request, BYTE *request_bytes)
+{
+    BOOL retrigger;
+
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(ec->binding, ec->connection, &retrigger), S_OK);
+    held_request(ec->connection, request, request_bytes);
+}
+
+/* Another connection of the EC, with an id of its own. */
+static INapEnforcementClientConnection *new_connection(struct ec *ec)
+{
+    INapEnforcementClientConnection *connection;
+    GUID id;
+
+    assert_int_equal(INapEnforcementClientBinding_CreateConnection(ec->binding, &connection), S_OK);
+    CoCreateGuid(&id);
+    INapEnforcementClientConnection_SetConnectionId(connection, &id);
+    return connection;
 }
 
 /* The entry for `id` in a request: its compliance code, or the substitute's
@@ -708,6 +734,238 @@ static void test_late_calls_never_win(void **state)
     INapSystemHealthAgentBinding_Release(sha_binding);
 }
 
+#define CONCURRENT_REQUESTS 8
+
+/* The SHA's own SoH, not a substitute, is the SHA's entry in the request. */
+static BOOL carries_own_soh(const struct soh_request *request)
+{
+    HRESULT compliance, error;
+    UINT8 category;
+
+    return find_entry(request, SHA_ID, &compliance, &category, &error) && !category && error == S_OK
+           && compliance == S_OK;
+}
+
+/* The SHA's GetSoHRequest ran for this request (under its correlation id),
+ * among its calls from the first-th on. */
+static BOOL sha_asked_for(const struct sha_sink *sha, LONG first, const struct soh_request *request)
+{
+    LONG i;
+
+    for (i = first; i < sha->get_soh_count && i < (LONG)ARRAYSIZE(sha->get_soh_ids); i++)
+        if (same_correlation(&sha->get_soh_ids[i], &request->correlation)) return TRUE;
+    return FALSE;
+}
+
+/* Eight requests of one EC at once, on eight connections, with an SHA that
+ * keeps no SoH for later use: the SHA is asked once for each of them, under
+ * its correlation id, and each carries the SoH the SHA gave for it.  The
+ * agent and the binding used to merge GET_SOH_REQUEST events, which carry no
+ * payload here, so the SHA ran 2-3 times for 8 requests. */
+static void test_concurrent_requests_each_ask_the_sha(void **state)
+{
+    struct late_call calls[CONCURRENT_REQUESTS];
+    INapSystemHealthAgentBinding *sha_binding;
+    struct soh_request request;
+    BYTE bytes[4000];
+    struct sha_sink sha;
+    struct ec ec;
+    unsigned int i;
+    LONG before;
+
+    (void)state;
+    /* A loaded machine may take a while to run eight callbacks: the bound is not what this is about. */
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_SHA_TIMEOUT_MS, 3000), S_OK);
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    sha.cache = FALSE;
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    assert_true(counter_reaches(&sha.get_soh_count, 1, 5000));
+    bind_ec(&ec);
+    for (i = 0; i < CONCURRENT_REQUESTS; i++)
+    {
+        calls[i].ec = &ec;
+        calls[i].connection = i ? new_connection(&ec) : ec.connection;
+    }
+    before = sha.get_soh_count;
+    run_all(late_request_thread, calls, CONCURRENT_REQUESTS);
+    for (i = 0; i < CONCURRENT_REQUESTS; i++)
+    {
+        assert_int_equal(calls[i].hr, S_OK);
+        held_request(calls[i].connection, &request, bytes);
+        assert_true(carries_own_soh(&request));
+        assert_true(sha_asked_for(&sha, before, &request));
+    }
+    assert_int_equal(sha.get_soh_count - before, CONCURRENT_REQUESTS);
+
+    for (i = 1; i < CONCURRENT_REQUESTS; i++) INapEnforcementClientConnection_Release(calls[i].connection);
+    unbind_ec(&ec);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    INapSystemHealthAgentBinding_Release(sha_binding);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_SHA_TIMEOUT_MS, 1000), S_OK);
+}
+
+/* The SHA is busy in ProcessSoHResponse for 600 ms while two requests, 40 ms
+ * apart, ask it for its SoH: it answers both once it is free, and both carry
+ * its SoH (the first may miss its deadline on a loaded machine, the second
+ * never did), and it is asked again for every later request.  The second
+ * request's fetch used to be merged into the first: it got the substitute,
+ * and the SHA, marked slow, was never asked again. */
+static void test_busy_sha_answers_every_request(void **state)
+{
+    INapSystemHealthAgentBinding *sha_binding;
+    struct late_call calls[2];
+    struct soh_request request;
+    HANDLE threads[2];
+    BYTE bytes[4000];
+    struct sha_sink sha;
+    struct ec ec;
+    unsigned int i;
+    LONG before;
+
+    (void)state;
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_SHA_TIMEOUT_MS, 2000), S_OK);
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    sha.cache = FALSE;
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    assert_true(counter_reaches(&sha.get_soh_count, 1, 5000));
+    bind_ec(&ec);
+    calls[0].ec = calls[1].ec = &ec;
+    calls[0].connection = ec.connection;
+    calls[1].connection = new_connection(&ec);
+    get_request(&ec, &request, bytes);
+    sha.busy_ms = 600;
+    answer(&ec, &request, TRUE);
+    assert_true(counter_reaches(&sha.process_count, 1, 5000));
+
+    before = sha.get_soh_count;
+    assert_non_null(threads[0] = CreateThread(NULL, 0, late_request_thread, &calls[0], 0, NULL));
+    Sleep(40);
+    assert_non_null(threads[1] = CreateThread(NULL, 0, late_request_thread, &calls[1], 0, NULL));
+    for (i = 0; i < 2; i++)
+    {
+        assert_int_equal(WaitForSingleObject(threads[i], 10000), WAIT_OBJECT_0);
+        CloseHandle(threads[i]);
+        assert_int_equal(calls[i].hr, S_OK);
+    }
+    sha.busy_ms = 0;
+    held_request(calls[1].connection, &request, bytes);
+    assert_true(carries_own_soh(&request));
+    assert_true(sha_asked_for(&sha, before, &request));
+    held_request(calls[0].connection, &request, bytes);
+    if (!carries_own_soh(&request)) print_message("the first request missed its deadline\n");
+
+    /* Whatever the SHA missed, it answered since: later requests ask it again. */
+    Sleep(300);
+    for (i = 0; i < 3; i++)
+    {
+        before = sha.get_soh_count;
+        get_request(&ec, &request, bytes);
+        assert_true(carries_own_soh(&request));
+        assert_true(sha_asked_for(&sha, before, &request));
+        Sleep(100);
+    }
+
+    INapEnforcementClientConnection_Release(calls[1].connection);
+    unbind_ec(&ec);
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    INapSystemHealthAgentBinding_Release(sha_binding);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_SHA_TIMEOUT_MS, 1000), S_OK);
+}
+
+/* An EC with three requests outstanding, one per connection, unbinds: the
+ * SHA hears NotifyOrphanedSoHRequest once for each, under its id.  The
+ * ORPHANED events carry no payload and used to be merged into one or two. */
+static void test_every_orphaned_request_is_told(void **state)
+{
+    INapEnforcementClientConnection *connections[3];
+    INapSystemHealthAgentBinding *sha_binding;
+    struct soh_correlation ids[3];
+    struct soh_request request;
+    BYTE bytes[4000];
+    struct sha_sink sha;
+    struct ec ec;
+    unsigned int i;
+    LONG k;
+    BOOL retrigger, found;
+
+    (void)state;
+    sha_sink_init(&sha, SHA_ID, TRUE);
+    assert_int_equal(bind_sha(&sha, &sha_binding), S_OK);
+    assert_true(counter_reaches(&sha.get_soh_count, 1, 5000));
+    bind_ec(&ec);
+    for (i = 0; i < 3; i++)
+    {
+        connections[i] = i ? new_connection(&ec) : ec.connection;
+        assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(ec.binding, connections[i], &retrigger), S_OK);
+        held_request(connections[i], &request, bytes);
+        ids[i] = request.correlation;
+    }
+    Sleep(100);
+    assert_int_equal(sha.orphaned_count, 0);
+
+    for (i = 1; i < 3; i++) INapEnforcementClientConnection_Release(connections[i]);
+    unbind_ec(&ec);
+    assert_true(counter_reaches(&sha.orphaned_count, 3, 5000));
+    Sleep(300);
+    assert_int_equal(sha.orphaned_count, 3);
+    for (i = 0; i < 3; i++)
+    {
+        for (k = 0, found = FALSE; k < 3; k++) found |= same_correlation(&sha.orphaned[k], &ids[i]);
+        assert_true(found);
+    }
+    assert_int_equal(INapSystemHealthAgentBinding_Uninitialize(sha_binding), S_OK);
+    INapSystemHealthAgentBinding_Release(sha_binding);
+}
+
+#define REBIND_CYCLES 8
+
+/* An EC's request waits for an SHA that has no SoH; the SHA's binding opens
+ * its session again (as after a transport failure) meanwhile: the request
+ * stops waiting at once, since the replaced session will never answer.  It
+ * used to stop only when it won a race with the new session's open (five
+ * times in six here), else it waited its whole bound (2 s) and marked the
+ * SHA slow; hence the cycles. */
+static void test_rebound_sha_ends_the_wait(void **state)
+{
+    /* Static: a failed assertion leaves the request's thread running. */
+    static struct late_call call;
+    struct test_raw_session sha;
+    unsigned int cycle;
+    HANDLE thread;
+    struct ec ec;
+    DWORD start, waited;
+
+    (void)state;
+    /* Nothing kept of the SHA: each request asks it. */
+    assert_int_equal(test_unregister_sha(SHA_ID), S_OK);
+    assert_int_equal(test_register_sha(SHA_ID), S_OK);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_SHA_TIMEOUT_MS, 2000), S_OK);
+    /* A session no event pump serves: nothing it is asked gets an answer. */
+    assert_int_equal(test_raw_open(&sha, NAPAGENT_KIND_SHA, SHA_ID), S_OK);
+    bind_ec(&ec);
+    call.ec = &ec;
+    call.connection = ec.connection;
+    for (cycle = 0; cycle < REBIND_CYCLES; cycle++)
+    {
+        assert_non_null(thread = CreateThread(NULL, 0, late_request_thread, &call, 0, NULL));
+        /* The request waits for the SHA's answer. */
+        assert_int_equal(WaitForSingleObject(thread, 150), WAIT_TIMEOUT);
+        start = GetTickCount();
+        assert_int_equal(test_raw_reopen(&sha), S_OK);
+        assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+        waited = GetTickCount() - start;
+        CloseHandle(thread);
+        if (waited >= 1000) print_message("cycle %u: the request returned %lu ms after the SHA bound again\n",
+                                          cycle, waited);
+        assert_int_equal(call.hr, S_OK);
+        assert_true(waited < 1000);
+    }
+
+    unbind_ec(&ec);
+    assert_int_equal(test_raw_close(&sha), S_OK);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_SHA_TIMEOUT_MS, 1000), S_OK);
+}
+
 /* The SoH an SHA set with cacheSohForLaterUse stands in for it after the
  * agent restarts, before it binds again; FlushCache removes it there too. */
 static void test_cached_soh_survives_restart(void **state)
@@ -828,6 +1086,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_first_change_after_bind_reaches_ecs),
         cmocka_unit_test(test_correlation_id_in_get_soh_request),
         cmocka_unit_test(test_late_calls_never_win),
+        cmocka_unit_test(test_concurrent_requests_each_ask_the_sha),
+        cmocka_unit_test(test_busy_sha_answers_every_request),
+        cmocka_unit_test(test_every_orphaned_request_is_told),
+        cmocka_unit_test(test_rebound_sha_ends_the_wait),
         cmocka_unit_test(test_cached_soh_survives_restart),
     };
     int failures;

@@ -967,6 +967,88 @@ static void test_initialize_starts_the_service(void **state)
     assert_int_equal(test_register_ec(EC_ID, TRUE), S_OK);
 }
 
+#define RACE_QUERY_THREADS 4
+#define RACE_MS 6000
+
+/* What the query threads of test_queries_race_binds saw; static, so that a
+ * thread stuck in a wedged agent never writes into a dead stack frame. */
+static struct
+{
+    volatile LONG stop, queries, unexpected;
+    volatile HRESULT first_unexpected;
+} race;
+
+static DWORD WINAPI race_query_thread(void *arg)
+{
+    UINT32 count, max_size;
+    GUID id;
+    HRESULT hr;
+
+    (void)arg;
+    while (!race.stop)
+    {
+        hr = test_query_connections(EC_ID, &count, &id, &max_size);
+        InterlockedIncrement(&race.queries);
+        if (hr == S_OK || hr == NAP_E_NOT_INITIALIZED) continue;
+        if (InterlockedIncrement(&race.unexpected) == 1) race.first_unexpected = hr;
+    }
+    return 0;
+}
+
+/* NapAgentQueryConnections (napctl connections) while the EC binds and
+ * unbinds in a loop: every Initialize and Uninitialize succeeds, every query
+ * says S_OK or NAP_E_NOT_INITIALIZED, and the agent lives.  A query used to
+ * find the EC's session before the EC side had made its state: it faulted
+ * (0x800703E6) holding the EC side's lock, and every Initialize after it
+ * timed out. */
+static void test_queries_race_binds(void **state)
+{
+    INapEnforcementClientConnection *connection;
+    INapEnforcementClientBinding *binding;
+    HANDLE threads[RACE_QUERY_THREADS];
+    struct callback_sink sink;
+    HRESULT bind_hr = S_OK, unbind_hr = S_OK;
+    unsigned int i, binds = 0;
+    DWORD start, ended;
+    BOOL died;
+
+    (void)state;
+    binding = NULL;
+    race.stop = race.queries = race.unexpected = 0;
+    for (i = 0; i < RACE_QUERY_THREADS; i++)
+        assert_non_null(threads[i] = CreateThread(NULL, 0, race_query_thread, NULL, 0, NULL));
+    start = GetTickCount();
+    while (GetTickCount() - start < RACE_MS && bind_hr == S_OK && unbind_hr == S_OK && !race.unexpected)
+    {
+        if (FAILED(bind_hr = bind_ec(EC_ID, &sink, &binding, &connection)))
+        {
+            if (connection) INapEnforcementClientConnection_Release(connection);
+            if (binding) INapEnforcementClientBinding_Release(binding);
+            break;
+        }
+        binds++;
+        INapEnforcementClientConnection_Release(connection);
+        unbind_hr = INapEnforcementClientBinding_Uninitialize(binding);
+        INapEnforcementClientBinding_Release(binding);
+    }
+    race.stop = 1;
+    /* A query stuck in a wedged agent never returns: leave its thread. */
+    ended = WaitForMultipleObjects(RACE_QUERY_THREADS, threads, TRUE, 15000);
+    for (i = 0; i < RACE_QUERY_THREADS; i++) CloseHandle(threads[i]);
+    print_message("%u binds, %ld queries in %lu ms\n", binds, race.queries, GetTickCount() - start);
+    if (race.unexpected) print_message("%ld queries failed, the first with 0x%08lx\n", race.unexpected,
+                                       race.first_unexpected);
+    died = WaitForSingleObject(agent, 0) == WAIT_OBJECT_0;
+    if (bind_hr != S_OK || unbind_hr != S_OK || race.unexpected || ended == WAIT_TIMEOUT || died)
+        restart_agent(); /* for the tests after this one */
+    assert_false(died);
+    assert_int_equal(bind_hr, S_OK);
+    assert_int_equal(unbind_hr, S_OK);
+    assert_int_equal(race.unexpected, 0);
+    assert_int_not_equal(ended, WAIT_TIMEOUT);
+    assert_true(binds > 10);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] =
@@ -982,6 +1064,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_call_rebinds_while_ec_callback_busy),
         cmocka_unit_test(test_call_rebinds_while_sha_callback_busy),
         cmocka_unit_test(test_initialize_starts_the_service),
+        cmocka_unit_test(test_queries_race_binds),
     };
     int failures;
 

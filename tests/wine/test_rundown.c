@@ -134,11 +134,75 @@ static void test_killed_client_frees_its_slot(void **state)
     CloseHandle(ready);
 }
 
+/* How many handles process pid holds (SystemHandleInformation: Wine's
+ * GetProcessHandleCount always says 0). */
+struct handle_entry
+{
+    ULONG pid;
+    BYTE type, flags;
+    USHORT value;
+    void *object;
+    ACCESS_MASK access;
+};
+
+static ULONG handle_count(DWORD pid)
+{
+    LONG (WINAPI *query)(ULONG, void *, ULONG, ULONG *) =
+        (void *)GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation");
+    ULONG size = 1 << 22, returned, i, count = 0;
+    struct { ULONG count; struct handle_entry entries[1]; } *info = HeapAlloc(GetProcessHeap(), 0, size);
+
+    assert_non_null(query);
+    assert_non_null(info);
+    assert_int_equal(query(16 /* SystemHandleInformation */, info, size, &returned), 0);
+    for (i = 0; i < info->count; i++) count += info->entries[i].pid == pid;
+    HeapFree(GetProcessHeap(), 0, info);
+    return count;
+}
+
+#define SESSION_CYCLES 40
+
+/* A session its client replaced (opened again with its cookie) or ended by
+ * cookie lets go of the client at once: the agent keeps no handle of it
+ * until the client exits.  Each such session used to stay, with a handle to
+ * the client's process and a thread-pool wait on it, for as long as the
+ * client's context handle lived in the agent, which is until the client
+ * process ends. */
+static void test_replaced_and_ended_sessions_let_go(void **state)
+{
+    struct test_raw_session session;
+    DWORD agent_pid = GetProcessId(agent);
+    ULONG before, replaced, ended;
+    unsigned int i;
+
+    (void)state;
+    assert_true(agent_is_empty(NULL));
+    assert_int_equal(test_raw_open(&session, NAPAGENT_KIND_EC, EC_ID), S_OK);
+    before = handle_count(agent_pid);
+    for (i = 0; i < SESSION_CYCLES; i++) assert_int_equal(test_raw_reopen(&session), S_OK);
+    replaced = handle_count(agent_pid);
+    for (i = 0; i < SESSION_CYCLES; i++)
+    {
+        assert_int_equal(test_raw_end(&session), S_OK);
+        session.cookie = 0; /* a new session, not a rebind */
+        assert_int_equal(test_raw_reopen(&session), S_OK);
+    }
+    ended = handle_count(agent_pid);
+    print_message("agent handles: %lu with one session, %lu after %u replaced, %lu after %u ended\n", before,
+                  replaced, SESSION_CYCLES, ended, SESSION_CYCLES);
+    assert_int_equal(test_raw_close(&session), S_OK);
+    assert_true(test_wait_for(agent_is_empty, NULL, 5000));
+    /* One handle per session kept would be SESSION_CYCLES more; allow for the agent's other handles. */
+    assert_true(replaced < before + SESSION_CYCLES / 4);
+    assert_true(ended < before + SESSION_CYCLES / 4);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] =
     {
         cmocka_unit_test(test_killed_client_frees_its_slot),
+        cmocka_unit_test(test_replaced_and_ended_sessions_let_go),
     };
     int failures;
 

@@ -270,6 +270,79 @@ HRESULT test_get_state(NAPAGENT_STATE *state)
     return run_mgmt(&call);
 }
 
+struct raw_call
+{
+    struct test_raw_session *session;
+    UINT64 previous;
+};
+
+static HRESULT raw_open_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
+{
+    struct raw_call *call = arg;
+    struct test_raw_session *session = call->session;
+
+    (void)agent; (void)cookie;
+    return NapAgentOpenSession(session->binding, session->kind, session->id, GetCurrentProcessId(), call->previous,
+                               &session->cookie, (NAPAGENT_SESSION_HANDLE *)&session->handle);
+}
+
+static HRESULT raw_end_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
+{
+    struct test_raw_session *session = ((struct raw_call *)arg)->session;
+
+    (void)agent; (void)cookie;
+    return NapAgentEndSession(session->binding, session->cookie);
+}
+
+static HRESULT raw_close_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
+{
+    struct test_raw_session *session = ((struct raw_call *)arg)->session;
+
+    (void)agent; (void)cookie;
+    return NapAgentCloseSession((NAPAGENT_SESSION_HANDLE *)&session->handle);
+}
+
+HRESULT test_raw_open(struct test_raw_session *session, UINT32 kind, UINT32 id)
+{
+    struct raw_call call = { session, 0 };
+
+    memset(session, 0, sizeof(*session));
+    session->kind = kind;
+    session->id = id;
+    if (agent_endpoint_bind((RPC_BINDING_HANDLE *)&session->binding) != RPC_S_OK) return E_FAIL;
+    return rpc_guarded_call(raw_open_stub, NULL, 0, &call, NULL);
+}
+
+HRESULT test_raw_reopen(struct test_raw_session *session)
+{
+    struct raw_call call = { session, session->cookie };
+    NAPAGENT_SESSION_HANDLE old = session->handle;
+    HRESULT hr;
+
+    session->handle = NULL;
+    hr = rpc_guarded_call(raw_open_stub, NULL, 0, &call, NULL);
+    if (old) RpcSsDestroyClientContext(&old);
+    return hr;
+}
+
+HRESULT test_raw_end(struct test_raw_session *session)
+{
+    struct raw_call call = { session, 0 };
+
+    return rpc_guarded_call(raw_end_stub, NULL, 0, &call, NULL);
+}
+
+HRESULT test_raw_close(struct test_raw_session *session)
+{
+    struct raw_call call = { session, 0 };
+    HRESULT hr = S_OK;
+
+    if (session->handle) hr = rpc_guarded_call(raw_close_stub, NULL, 0, &call, NULL);
+    if (session->handle) RpcSsDestroyClientContext((NAPAGENT_SESSION_HANDLE *)&session->handle);
+    if (session->binding) RpcBindingFree((RPC_BINDING_HANDLE *)&session->binding);
+    return hr;
+}
+
 HRESULT test_query_connections(UINT32 id, UINT32 *count, GUID *first_id, UINT32 *first_max_size)
 {
     struct mgmt_call call = { .op = OP_QUERY, .id = id };

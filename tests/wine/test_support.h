@@ -71,6 +71,25 @@ HRESULT test_get_state(struct _NAPAGENT_STATE *state);
  * many it answered; *first_id receives the first connection's id. */
 HRESULT test_query_connections(UINT32 id, UINT32 *count, GUID *first_id, UINT32 *first_max_size);
 
+/* A session opened straight over the agent's RPC interface, as qagent.dll
+ * opens one, on a binding of its own (kind: NAPAGENT_KIND_EC or _SHA). */
+struct test_raw_session
+{
+    UINT32 kind, id;
+    void *binding;                     /* RPC_BINDING_HANDLE */
+    UINT64 cookie;
+    void *handle;                      /* NAPAGENT_SESSION_HANDLE */
+};
+HRESULT test_raw_open(struct test_raw_session *session, UINT32 kind, UINT32 id);
+/* Opens it again with its cookie, as a binding does after a transport
+ * failure (the agent replaces the open one); the old context handle is
+ * destroyed here only, as qagent.dll destroys one it gave up on. */
+HRESULT test_raw_reopen(struct test_raw_session *session);
+/* NapAgentEndSession by its cookie; the context handle stays. */
+HRESULT test_raw_end(struct test_raw_session *session);
+/* NapAgentCloseSession (if a handle is left), then the binding goes. */
+HRESULT test_raw_close(struct test_raw_session *session);
+
 /* Puts back what a suite may change in the prefix, as a fresh prefix has it:
  * the napagent service stopped and deleted, every napagent.exe ended, the
  * NAP Group Policy key deleted, the agent's registrations and settings
