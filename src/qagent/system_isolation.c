@@ -24,15 +24,23 @@ static void isolation_free(void *arg)
     MIDL_user_free(((struct isolation_args *)arg)->isolation.failure_url);
 }
 
-/* Management starts the agent; a binding's call never reaches an agent
- * that is not running (its session is not open). */
-static const struct agent_method isolation_method =
+/* Management starts the agent, as every management call does. */
+static const struct agent_method management_isolation_method =
 {
     .name = "NapAgentGetSystemIsolation",
     .stub = isolation_stub,
     .free_out = isolation_free,
     .args_size = sizeof(struct isolation_args),
     .may_start_agent = TRUE
+};
+/* A binding's call does not (docs/decisions.md, "Agent on demand"), even
+ * while its session is not yet known to be lost with the agent. */
+static const struct agent_method binding_isolation_method =
+{
+    .name = "NapAgentGetSystemIsolation",
+    .stub = isolation_stub,
+    .free_out = isolation_free,
+    .args_size = sizeof(struct isolation_args)
 };
 
 /* The struct and its URL are two CoTaskMem blocks, as FreeIsolationInfo(Ex) frees them. */
@@ -74,10 +82,11 @@ static HRESULT make_info(const NAPAGENT_SYSTEM_ISOLATION *isolation, BOOL extend
 
 HRESULT system_isolation_get(struct agent_session *session, BOOL extended, void **out, BOOL *unknown)
 {
+    const struct agent_method *method = session ? &binding_isolation_method : &management_isolation_method;
     struct isolation_args args = { { 0 } };
     HRESULT hr;
 
-    if (SUCCEEDED(hr = agent_call(session, &isolation_method, &args))
+    if (SUCCEEDED(hr = agent_call(session, method, &args))
         && SUCCEEDED(hr = make_info(&args.isolation, extended, out)))
         *unknown = args.isolation.unknown_connections;
     MIDL_user_free(args.isolation.failure_url);
