@@ -53,7 +53,9 @@ struct agent_job
     DWORD exception_code;
     BOOL started;                      /* a worker took it from the queue */
     BOOL done;
-    BOOL taken;                        /* the caller took its outputs */
+    /* The caller gave up on it: the worker frees what it returned.  Both
+     * flags change under pool_lock, so exactly one side owns the outputs. */
+    BOOL abandoned;
     CONDITION_VARIABLE done_cv;
     struct agent_job *next;
     BYTE args[];                       /* a copy of the caller's, method->args_size bytes */
@@ -76,11 +78,11 @@ static void handle_release(struct agent_handle *agent)
     HeapFree(GetProcessHeap(), 0, agent);
 }
 
+/* Never frees the call's outputs: whoever drops the last reference (it may
+ * be the caller) must not run free_out, which may call the agent. */
 static void job_release(struct agent_job *job)
 {
     if (InterlockedDecrement(&job->refs)) return;
-    /* A call that finished after its caller gave up: free what it returned. */
-    if (job->done && !job->taken && job->method->free_out) job->method->free_out(job->args);
     handle_release(job->agent);
     HeapFree(GetProcessHeap(), 0, job);
 }
@@ -115,6 +117,7 @@ static void run_job(struct agent_job *job)
 static DWORD WINAPI worker_main(void *unused)
 {
     struct agent_job *job;
+    BOOL abandoned;
 
     (void)unused;
     AcquireSRWLockExclusive(&pool_lock);
@@ -133,8 +136,11 @@ static DWORD WINAPI worker_main(void *unused)
         run_job(job);
         AcquireSRWLockExclusive(&pool_lock);
         job->done = TRUE;
+        abandoned = job->abandoned;
         WakeAllConditionVariable(&job->done_cv);
         ReleaseSRWLockExclusive(&pool_lock);
+        /* Its caller gave up: what the call returned is freed here, on the worker. */
+        if (abandoned && job->method->free_out) job->method->free_out(job->args);
         job_release(job);
         AcquireSRWLockExclusive(&pool_lock);
     }
@@ -231,14 +237,20 @@ static struct agent_handle *find_agent(void)
 }
 
 /* A job for the agent running now, started first if the method may and
- * none runs; NULL and *hr when there is none, or no memory. */
-static struct agent_job *new_job(const struct agent_method *method, void *args, UINT64 cookie, HRESULT *hr)
+ * none runs (*started_agent); NULL and *hr when there is none, or no memory. */
+static struct agent_job *new_job(const struct agent_method *method, void *args, UINT64 cookie, HRESULT *hr,
+                                 BOOL *started_agent)
 {
     struct agent_handle *agent = find_agent();
     struct agent_job *job;
 
     /* As Windows' NapAgent is demand-start, management calls start it. */
-    if (!agent && method->may_start_agent && SUCCEEDED(*hr = agent_service_ensure_running())) agent = find_agent();
+    *started_agent = FALSE;
+    if (!agent && method->may_start_agent && SUCCEEDED(*hr = agent_service_ensure_running()))
+    {
+        *started_agent = TRUE;
+        agent = find_agent();
+    }
     *hr = RPC_E_DISCONNECTED;
     if (!agent) return NULL;
     *hr = E_OUTOFMEMORY;
@@ -260,7 +272,6 @@ static struct agent_job *new_job(const struct agent_method *method, void *args, 
 static HRESULT take_result(struct agent_job *job, void *args)
 {
     if (job->method->args_size) memcpy(args, job->args, job->method->args_size);
-    job->taken = TRUE;
     if (job->exception_code && rpc_code_means_disconnected(job->exception_code)) return RPC_E_DISCONNECTED;
     return job->hr;
 }
@@ -272,41 +283,96 @@ static BOOL session_lost(HRESULT hr)
     return hr == RPC_E_DISCONNECTED || hr == NAP_E_NOT_INITIALIZED;
 }
 
-/* The caller waits here, on a job of its own, while a worker makes the RPC
+/* The caller waits here, until the deadline, while a worker makes the RPC
  * (rpc_guarded_call, then the method's stub adapter). */
-HRESULT agent_call(struct agent_session *session, const struct agent_method *method, void *args)
+static HRESULT wait_for_job(struct agent_job *job, void *args, ULONGLONG deadline)
 {
-    DWORD timeout_ms = session ? session->timeout_ms : read_call_timeout();
-    BOOL rebind = session && !method->no_rebind, queued, done = FALSE;
-    ULONGLONG deadline, now;
-    unsigned int attempt;
+    BOOL queued, done = FALSE;
+    ULONGLONG now;
+    HRESULT hr;
+
+    AcquireSRWLockExclusive(&pool_lock);
+    queued = queue_job(job);
+    while (queued && !(done = job->done) && (now = GetTickCount64()) < deadline)
+        SleepConditionVariableSRW(&job->done_cv, &pool_lock, (DWORD)(deadline - now), 0);
+    if (queued && !done)
+    {
+        /* Too late: a job no worker took leaves the queue; the worker of
+         * one already running frees what it returns. */
+        if (!job->started && unqueue(job)) InterlockedDecrement(&job->refs);
+        else job->abandoned = TRUE;
+    }
+    ReleaseSRWLockExclusive(&pool_lock);
+    hr = !queued ? E_OUTOFMEMORY : done ? take_result(job, args) : RPC_E_TIMEOUT;
+    job_release(job);
+    return hr;
+}
+
+/* One attempt of the call, to the agent running now; *no_agent when none runs. */
+static HRESULT call_once(struct agent_session *session, const struct agent_method *method, void *args,
+                         UINT64 cookie, ULONGLONG *deadline, BOOL *no_agent)
+{
     struct agent_job *job;
+    BOOL started_agent;
+    HRESULT hr;
+
+    *no_agent = FALSE;
+    if (GetTickCount64() >= *deadline) return RPC_E_TIMEOUT;
+    if (!(job = new_job(method, args, cookie, &hr, &started_agent)))
+    {
+        *no_agent = hr == RPC_E_DISCONNECTED;
+        return hr;
+    }
+    /* The wait for the service to start has its own bound (agent_service.c). */
+    if (started_agent) *deadline = max(*deadline, agent_call_deadline(session) + method->wait_ms);
+    hr = wait_for_job(job, args, *deadline);
+    TRACE("%s: 0x%08lx\n", method->name, hr);
+    return hr;
+}
+
+ULONGLONG agent_call_deadline(const struct agent_session *session)
+{
+    return GetTickCount64() + (session ? session->timeout_ms : read_call_timeout());
+}
+
+HRESULT agent_call_until(struct agent_session *session, const struct agent_method *method, void *args,
+                         ULONGLONG deadline)
+{
+    BOOL rebind = session && !method->no_rebind, no_agent;
+    unsigned int attempt;
     UINT64 cookie = 0;
     HRESULT hr = RPC_E_DISCONNECTED;
 
     for (attempt = 0; attempt < (rebind ? SESSION_CALL_ATTEMPTS : 1); attempt++)
     {
-        if (rebind && FAILED(hr = agent_session_ready(session, &cookie))) return hr;
-        if (!(job = new_job(method, args, cookie, &hr)))
-        {
-            /* No agent runs: the session is lost with it. */
-            if (rebind && hr == RPC_E_DISCONNECTED) agent_session_lost(session, cookie);
-            return hr;
-        }
-        deadline = GetTickCount64() + timeout_ms + method->wait_ms;
-        AcquireSRWLockExclusive(&pool_lock);
-        queued = queue_job(job);
-        while (queued && !(done = job->done) && (now = GetTickCount64()) < deadline)
-            SleepConditionVariableSRW(&job->done_cv, &pool_lock, (DWORD)(deadline - now), 0);
-        /* Too late: a job no worker took leaves the queue; the others finish later. */
-        if (queued && !done && !job->started && unqueue(job)) InterlockedDecrement(&job->refs);
-        ReleaseSRWLockExclusive(&pool_lock);
-        hr = !queued ? E_OUTOFMEMORY : done ? take_result(job, args) : RPC_E_TIMEOUT;
-        job_release(job);
-        TRACE("%s: 0x%08lx\n", method->name, hr);
-        if (!rebind || !session_lost(hr)) return hr;
+        /* Opens it again within the same deadline if it was lost. */
+        if (rebind && FAILED(hr = agent_session_ready(session, deadline, &cookie))) return hr;
+        hr = call_once(session, method, args, cookie, &deadline, &no_agent);
+        /* No agent runs: the session is lost with it, and there is nothing to reopen. */
+        if (rebind && no_agent) agent_session_lost(session, cookie);
+        if (!rebind || no_agent || !session_lost(hr)) return hr;
         WARN("%s: session %s lost (0x%08lx), opening it again\n", method->name, agent_session_name(session), hr);
         agent_session_lost(session, cookie);
     }
     return hr == NAP_E_NOT_INITIALIZED ? RPC_E_DISCONNECTED : hr;
+}
+
+HRESULT agent_call_detached(const struct agent_method *method, void *args)
+{
+    struct agent_job *job;
+    BOOL started_agent, queued;
+    HRESULT hr;
+
+    if (!(job = new_job(method, args, 0, &hr, &started_agent))) return hr;
+    AcquireSRWLockExclusive(&pool_lock);
+    job->abandoned = TRUE;
+    queued = queue_job(job);
+    ReleaseSRWLockExclusive(&pool_lock);
+    job_release(job);
+    return queued ? S_OK : E_OUTOFMEMORY;
+}
+
+HRESULT agent_call(struct agent_session *session, const struct agent_method *method, void *args)
+{
+    return agent_call_until(session, method, args, agent_call_deadline(session) + method->wait_ms);
 }

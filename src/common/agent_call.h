@@ -36,13 +36,20 @@
  *   again (agent_session.c, same id, last cookie) and the call made once
  *   more.
  *
+ * One call has one deadline: the wait for another thread opening the
+ * session, the reopening, and every attempt share it (agent_call_until), so
+ * a call that names a session returns within its bound however often it
+ * rebinds.  Past the deadline nothing new is started: RPC_E_TIMEOUT.
+ *
  * The arguments are copied into the call, and copied back when it finished
  * in time: a caller that timed out has returned while the worker may still be
  * in the call.  So an args struct holds its data inline; the stub adapter
  * points the RPC's pointers into its own copy.  After RPC_E_TIMEOUT the call
- * keeps the arguments (method->free_out frees what it returned, whenever it
- * finishes); after anything else they are the caller's again, with what the
- * call left in them (the agent never answers RPC_E_TIMEOUT itself).
+ * keeps the arguments (method->free_out frees what it returned, on the
+ * worker, whenever it finishes: never on the caller's thread, as free_out may
+ * itself call the agent); after anything else they are the caller's again,
+ * with what the call left in them (the agent never answers RPC_E_TIMEOUT
+ * itself).
  */
 
 struct agent_session;
@@ -65,8 +72,21 @@ struct agent_method
 
 /* The agent's HRESULT, RPC_E_DISCONNECTED when it is not there (or went),
  * RPC_E_TIMEOUT when it did not answer within the bound, or E_OUTOFMEMORY.
- * session may be NULL: then the bound is read_call_timeout(). */
+ * session may be NULL: then the bound is read_call_timeout().  The deadline
+ * is agent_call_deadline(session) plus the method's wait_ms. */
 HRESULT agent_call(struct agent_session *session, const struct agent_method *method, void *args);
+/* The same with a deadline (a GetTickCount64() value) the caller shares
+ * among several steps; a start of the service (may_start_agent) is not
+ * counted against it: the call gets its full bound once the agent runs. */
+HRESULT agent_call_until(struct agent_session *session, const struct agent_method *method, void *args,
+                         ULONGLONG deadline);
+/* Makes the call on a worker and returns at once, for what nobody waits on
+ * (closing a session opened for a caller that is gone): method->free_out
+ * frees what it returns.  S_OK once handed over; otherwise (no agent, no
+ * memory) the args are still the caller's. */
+HRESULT agent_call_detached(const struct agent_method *method, void *args);
+/* Now plus the bound of one call for the session (read_call_timeout() without one). */
+ULONGLONG agent_call_deadline(const struct agent_session *session);
 
 /* Declares `method`, an agent_method whose stub adapter makes one RPC:
  * rpc call_args, where call_args may name `agent`, `cookie` and `args` (the

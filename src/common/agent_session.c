@@ -110,10 +110,10 @@ static const struct agent_method end_method =
 
 /* Closes the session by its cookie: an agent that does not know it has
  * nothing to close. */
-static HRESULT end_session(struct agent_session *session, UINT64 cookie)
+static HRESULT end_session(struct agent_session *session, UINT64 cookie, ULONGLONG deadline)
 {
     struct end_args args = { cookie };
-    HRESULT hr = agent_call(session, &end_method, &args);
+    HRESULT hr = agent_call_until(session, &end_method, &args, deadline);
 
     return hr == RPC_E_DISCONNECTED || hr == RPC_E_TIMEOUT ? hr : S_OK;
 }
@@ -137,25 +137,66 @@ static void retire(struct agent_session *session)
     session->handle = NULL;
 }
 
-/* Opens the session (again); only one thread opens at a time, the others
- * wait for it within their own bound. */
-static HRESULT open_session(struct agent_session *session, const struct agent_method *method, UINT64 *cookie)
+/* Caller holds session->lock.  Waits (until the deadline) for another
+ * thread's opening; S_FALSE when this thread is to open it. */
+static HRESULT wait_for_opener(struct agent_session *session, ULONGLONG deadline)
 {
-    ULONGLONG deadline = GetTickCount64() + session->timeout_ms;
-    struct open_args args = { session->kind, session->id, 0, 0, NULL };
-    HRESULT hr;
-
-    AcquireSRWLockExclusive(&session->lock);
     while (session->opening && !session->handle && !session->closed)
     {
         ULONGLONG now = GetTickCount64();
         if (now >= deadline) break;
         SleepConditionVariableSRW(&session->opened_cv, &session->lock, (DWORD)(deadline - now), 0);
     }
-    if (session->closed) hr = NAP_E_NOT_INITIALIZED;
-    else if (session->handle) hr = S_OK;
-    else if (session->opening) hr = RPC_E_TIMEOUT;
-    else hr = S_FALSE;
+    if (session->closed) return NAP_E_NOT_INITIALIZED;
+    if (session->handle) return S_OK;
+    return session->opening ? RPC_E_TIMEOUT : S_FALSE;
+}
+
+/* The agent answered a reopen with no, and means it: the component was
+ * disabled or unregistered meanwhile, or another binding (another process)
+ * bound its id while the agent was away.  Asking again changes nothing. */
+static BOOL refused_for_good(HRESULT hr)
+{
+    return hr == NAP_E_ENTITY_DISABLED || hr == NAP_E_NOT_REGISTERED
+           || hr == HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED);
+}
+
+/* Caller holds session->lock: what a reopen's answer does to the session. */
+static HRESULT reopen_answered(struct agent_session *session, HRESULT hr)
+{
+    if (!refused_for_good(hr)) return hr;
+    /* An open of ours that timed out may have reached the agent after all
+     * (its worker closes it as soon as it ends): ask once more first. */
+    if (hr == HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED) && session->open_abandoned)
+    {
+        session->open_abandoned = FALSE;
+        return RPC_E_DISCONNECTED;
+    }
+    WARN("%s: the agent refuses it (0x%08lx): dropped\n", agent_session_name(session), hr);
+    session->closed = session->dropped = TRUE;
+    return NAP_E_NOT_INITIALIZED;
+}
+
+/* An open that ended after its session was closed: nobody will use it.
+ * Closed on a worker, so that the caller's deadline holds against a hung
+ * agent; freed locally when no worker can be had. */
+static void close_orphan(NAPAGENT_SESSION_HANDLE handle)
+{
+    struct close_args args = { handle };
+
+    if (FAILED(agent_call_detached(&close_method, &args))) close_free(&args);
+}
+
+/* Opens the session (again); only one thread opens at a time, the others
+ * wait for it, all within their deadline. */
+static HRESULT open_session(struct agent_session *session, const struct agent_method *method, ULONGLONG deadline,
+                            UINT64 *cookie)
+{
+    struct open_args args = { session->kind, session->id, 0, 0, NULL };
+    HRESULT hr;
+
+    AcquireSRWLockExclusive(&session->lock);
+    hr = wait_for_opener(session, deadline);
     *cookie = args.previous_cookie = session->cookie;
     if (hr != S_FALSE)
     {
@@ -165,9 +206,10 @@ static HRESULT open_session(struct agent_session *session, const struct agent_me
     session->opening = TRUE;
     ReleaseSRWLockExclusive(&session->lock);
 
-    hr = agent_call(session, method, &args);
+    hr = agent_call_until(session, method, &args, deadline);
 
     AcquireSRWLockExclusive(&session->lock);
+    session->open_abandoned = hr == RPC_E_TIMEOUT || (session->open_abandoned && FAILED(hr));
     if (SUCCEEDED(hr) && !session->closed)
     {
         session->handle = args.handle;
@@ -175,11 +217,11 @@ static HRESULT open_session(struct agent_session *session, const struct agent_me
         args.handle = NULL;
     }
     else if (SUCCEEDED(hr)) hr = NAP_E_NOT_INITIALIZED; /* closed meanwhile */
+    else if (method == &open_method) hr = reopen_answered(session, hr);
     session->opening = FALSE;
     WakeAllConditionVariable(&session->opened_cv);
     ReleaseSRWLockExclusive(&session->lock);
-    /* Closed while it opened: nobody will use it. */
-    if (args.handle) open_free(&args);
+    if (args.handle) close_orphan(args.handle);
     TRACE("%s: 0x%08lx\n", agent_session_name(session), hr);
     return hr;
 }
@@ -194,12 +236,12 @@ HRESULT agent_session_open(struct agent_session *session, UINT32 kind, UINT32 id
     session->timeout_ms = read_call_timeout();
     InitializeSRWLock(&session->lock);
     InitializeConditionVariable(&session->opened_cv);
-    return open_session(session, &first_open_method, &cookie);
+    return open_session(session, &first_open_method, agent_call_deadline(session), &cookie);
 }
 
-HRESULT agent_session_ready(struct agent_session *session, UINT64 *cookie)
+HRESULT agent_session_ready(struct agent_session *session, ULONGLONG deadline, UINT64 *cookie)
 {
-    return open_session(session, &open_method, cookie);
+    return open_session(session, &open_method, deadline, cookie);
 }
 
 void agent_session_lost(struct agent_session *session, UINT64 cookie)
@@ -212,7 +254,7 @@ void agent_session_lost(struct agent_session *session, UINT64 cookie)
 void agent_session_drop(struct agent_session *session)
 {
     AcquireSRWLockExclusive(&session->lock);
-    session->closed = TRUE;
+    session->closed = session->dropped = TRUE;
     WakeAllConditionVariable(&session->opened_cv);
     ReleaseSRWLockExclusive(&session->lock);
 }
@@ -227,7 +269,17 @@ BOOL agent_session_closed(struct agent_session *session)
     return closed;
 }
 
-HRESULT agent_session_close(struct agent_session *session)
+BOOL agent_session_dropped(struct agent_session *session)
+{
+    BOOL dropped;
+
+    AcquireSRWLockShared(&session->lock);
+    dropped = session->dropped;
+    ReleaseSRWLockShared(&session->lock);
+    return dropped;
+}
+
+HRESULT agent_session_close(struct agent_session *session, ULONGLONG deadline)
 {
     struct close_args args;
     UINT64 cookie;
@@ -244,13 +296,13 @@ HRESULT agent_session_close(struct agent_session *session)
     ReleaseSRWLockExclusive(&session->lock);
     /* Not open: the agent dropped it, or it restarted and never knew it, or
      * it is not running, which is the one case to report. */
-    if (!args.handle) return was_closed || !cookie ? S_OK : end_session(session, cookie);
+    if (!args.handle) return was_closed || !cookie ? S_OK : end_session(session, cookie, deadline);
     /* Timed out: the call keeps the handle, and frees it when it ends. */
-    if ((hr = agent_call(session, &close_method, &args)) == RPC_E_TIMEOUT) return hr;
+    if ((hr = agent_call_until(session, &close_method, &args, deadline)) == RPC_E_TIMEOUT) return hr;
     /* The context handle is unknown on the connection rpcrt4 picked (Wine may
      * split one client's connections over two server associations): close
      * the session by its cookie, and free the handle locally. */
-    if (hr == RPC_E_DISCONNECTED) hr = end_session(session, cookie);
+    if (hr == RPC_E_DISCONNECTED) hr = end_session(session, cookie, deadline);
     close_free(&args);
     return hr == RPC_E_DISCONNECTED || hr == RPC_E_TIMEOUT ? hr : S_OK;
 }

@@ -131,9 +131,11 @@ void session_set_data(struct session *session, void *data);
  * returned); every other event is queued.  The oldest go past a bound. */
 UINT32 session_post(struct session *session, UINT32 type, const NAPAGENT_CORRELATION *correlation, BYTE flags,
                     const BYTE *soh, UINT16 soh_size, const BYTE *other, UINT16 other_size);
-/* Up to timeout_ms for the events of process pid's sessions; *events MIDL-allocated. */
-HRESULT sessions_wait_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_count, UINT32 timeout_ms,
-                             UINT16 *event_count, NAPAGENT_EVENT **events);
+/* Up to timeout_ms for the events of process pid's sessions; *events
+ * MIDL-allocated.  Events stay queued until a later poll acknowledges them
+ * (seen: in, what the process received; out, what this reply holds). */
+HRESULT sessions_wait_events(DWORD pid, NAPAGENT_EVENTS_SEEN *seen, const UINT64 *cookies, UINT16 cookie_count,
+                             UINT32 timeout_ms, UINT16 *event_count, NAPAGENT_EVENT **events);
 /* Unregisters a component unless a session of it is open (NAP_E_STILL_BOUND). */
 HRESULT sessions_unregister(UINT32 kind, UINT32 id, void (*forget)(UINT32 id));
 

@@ -112,9 +112,10 @@ HRESULT __cdecl NapAgentCallbackGone(handle_t binding, UINT64 cookie)
     return S_OK;
 }
 
-HRESULT __cdecl NapAgentWaitEvents(handle_t binding, UINT32 process_id, UINT16 cookie_count, const UINT64 *cookies,
-                                   UINT32 timeout_ms, UINT16 *event_count, NAPAGENT_EVENT **events)
+HRESULT __cdecl NapAgentWaitEvents(handle_t binding, UINT32 process_id, NAPAGENT_EVENTS_SEEN *seen,
+                                   UINT16 cookie_count, const UINT64 *cookies, UINT32 timeout_ms, UINT16 *event_count,
+                                   NAPAGENT_EVENT **events)
 {
     (void)binding;
-    return sessions_wait_events(caller_pid(process_id), cookies, cookie_count, timeout_ms, event_count, events);
+    return sessions_wait_events(caller_pid(process_id), seen, cookies, cookie_count, timeout_ms, event_count, events);
 }

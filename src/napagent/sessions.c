@@ -15,9 +15,11 @@
 /* Events waiting for a client that does not fetch them: past this the oldest go. */
 #define MAX_QUEUED_EVENTS 64
 
+/* Queued until the client's process acknowledges it (sessions_wait_events). */
 struct queued_event
 {
     struct queued_event *next;
+    BOOL sent;                         /* in a reply already, maybe one the client never took */
     NAPAGENT_EVENT event;              /* soh / other data: HeapAlloc */
 };
 
@@ -46,12 +48,17 @@ static struct session *sessions[MAX_SESSIONS];
  * an SHA gives a previous agent (the callback ran while it restarted) never
  * matches a request of this one. */
 static UINT32 next_request_id;
+/* Events are numbered in the order they are queued (event.seq), and the
+ * numbers are this agent process's: a poll's acknowledgement names the
+ * agent it is for, so one meant for a previous agent drops nothing. */
+static UINT64 agent_instance, last_event_seq;
 
 void sessions_init(void)
 {
     InitializeCriticalSection(&sessions_cs);
     InitializeConditionVariable(&events_cv);
     RtlGenRandom(&next_request_id, sizeof(next_request_id));
+    while (!agent_instance) RtlGenRandom(&agent_instance, sizeof(agent_instance));
 }
 
 static void free_event(struct queued_event *queued)
@@ -417,14 +424,15 @@ static BOOL merges(UINT32 type)
 }
 
 /* Caller holds sessions_cs.  The request id of an event of this type that
- * still waits and stands for a new one; 0: none. */
+ * still waits, not yet sent, and stands for a new one; 0: none.  One sent
+ * already may have been acted on: it does not count. */
 static UINT32 already_queued(const struct session *session, UINT32 type)
 {
     const struct queued_event *queued;
 
     if (!merges(type)) return 0;
     for (queued = session->head; queued; queued = queued->next)
-        if (queued->event.type == type) return queued->event.request_id;
+        if (!queued->sent && queued->event.type == type) return queued->event.request_id;
     return 0;
 }
 
@@ -467,6 +475,7 @@ UINT32 session_post(struct session *session, UINT32 type, const NAPAGENT_CORRELA
     {
         if (!next_request_id) next_request_id = 1; /* 0 means "no request" */
         request_id = queued->event.request_id = next_request_id++;
+        queued->event.seq = ++last_event_seq;
         enqueue(session, queued);
         queued = NULL;
     }
@@ -477,8 +486,9 @@ UINT32 session_post(struct session *session, UINT32 type, const NAPAGENT_CORRELA
     return request_id;
 }
 
-/* Hands an event to the RPC stub: its buffers become MIDL allocations. */
-static void move_event_out(struct queued_event *queued, NAPAGENT_EVENT *event)
+/* Hands a copy of an event to the RPC stub: its buffers become MIDL
+ * allocations; the event stays queued until it is acknowledged. */
+static void copy_event_out(struct queued_event *queued, NAPAGENT_EVENT *event)
 {
     *event = queued->event;
     event->soh.data = event->other.data = NULL;
@@ -488,15 +498,43 @@ static void move_event_out(struct queued_event *queued, NAPAGENT_EVENT *event)
     if (queued->event.other.size && (event->other.data = MIDL_user_allocate(queued->event.other.size)))
         memcpy(event->other.data, queued->event.other.data, queued->event.other.size);
     else event->other.size = 0;
-    free_event(queued);
+    queued->sent = TRUE;
+}
+
+/* Caller holds sessions_cs.  Drops the events of pid's sessions that the
+ * process acknowledged: numbered by this agent, up to seen->seq. */
+static void drop_acknowledged(DWORD pid, const NAPAGENT_EVENTS_SEEN *seen)
+{
+    struct queued_event *queued;
+    unsigned int i;
+
+    if (seen->agent != agent_instance) return;
+    for (i = 0; i < MAX_SESSIONS; i++)
+    {
+        struct session *session = sessions[i];
+        if (!session || session->pid != pid) continue;
+        while ((queued = session->head) && queued->event.seq <= seen->seq)
+        {
+            session->head = queued->next;
+            if (!session->head) session->tail = NULL;
+            session->queued--;
+            free_event(queued);
+        }
+    }
 }
 
 /* Caller holds sessions_cs.  Appends what is due for the polling process:
  * CLOSED for each cookie it names that no session has, then the events of
- * its sessions, oldest first, up to NAPAGENT_MAX_EVENTS. */
-static UINT16 collect_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_count, NAPAGENT_EVENT *events)
+ * its sessions in the order they were queued, oldest first, up to
+ * NAPAGENT_MAX_EVENTS: always the oldest ones, so that whatever a reply
+ * acknowledges, every event before it was in it too.  *highest: the
+ * highest seq returned, if above. */
+static UINT16 collect_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_count, NAPAGENT_EVENT *events,
+                             UINT64 *highest)
 {
-    UINT16 count = 0, i;
+    struct queued_event *next[MAX_SESSIONS];
+    unsigned int i, oldest;
+    UINT16 count = 0;
 
     for (i = 0; i < cookie_count && count < NAPAGENT_MAX_EVENTS; i++)
         if (!find_cookie(cookies[i]))
@@ -505,26 +543,24 @@ static UINT16 collect_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_cou
             events[count].cookie = cookies[i];
             events[count++].type = NAPAGENT_EVENT_CLOSED;
         }
-    for (i = 0; i < MAX_SESSIONS; i++)
+    for (i = 0; i < MAX_SESSIONS; i++) next[i] = sessions[i] && sessions[i]->pid == pid ? sessions[i]->head : NULL;
+    while (count < NAPAGENT_MAX_EVENTS)
     {
-        struct session *session = sessions[i];
-        if (!session || session->pid != pid) continue;
-        while (session->head && count < NAPAGENT_MAX_EVENTS)
-        {
-            struct queued_event *queued = session->head;
-            session->head = queued->next;
-            if (!session->head) session->tail = NULL;
-            session->queued--;
-            move_event_out(queued, &events[count++]);
-        }
+        for (i = 0, oldest = MAX_SESSIONS; i < MAX_SESSIONS; i++)
+            if (next[i] && (oldest == MAX_SESSIONS || next[i]->event.seq < next[oldest]->event.seq)) oldest = i;
+        if (oldest == MAX_SESSIONS) break;
+        copy_event_out(next[oldest], &events[count++]);
+        *highest = max(*highest, next[oldest]->event.seq);
+        next[oldest] = next[oldest]->next;
     }
     return count;
 }
 
-HRESULT sessions_wait_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_count, UINT32 timeout_ms,
-                             UINT16 *event_count, NAPAGENT_EVENT **events)
+HRESULT sessions_wait_events(DWORD pid, NAPAGENT_EVENTS_SEEN *seen, const UINT64 *cookies, UINT16 cookie_count,
+                             UINT32 timeout_ms, UINT16 *event_count, NAPAGENT_EVENT **events)
 {
     ULONGLONG deadline = GetTickCount64() + min(timeout_ms, MAX_WAIT_MS);
+    UINT64 highest = seen->agent == agent_instance ? seen->seq : 0;
     NAPAGENT_EVENT *found;
 
     *event_count = 0;
@@ -532,14 +568,17 @@ HRESULT sessions_wait_events(DWORD pid, const UINT64 *cookies, UINT16 cookie_cou
     if (cookie_count > NAPAGENT_MAX_POLLED_COOKIES) return E_INVALIDARG;
     if (!(found = MIDL_user_allocate(sizeof(*found) * NAPAGENT_MAX_EVENTS))) return E_OUTOFMEMORY;
     EnterCriticalSection(&sessions_cs);
+    drop_acknowledged(pid, seen);
     for (;;)
     {
         ULONGLONG now = GetTickCount64();
 
-        if ((*event_count = collect_events(pid, cookies, cookie_count, found)) || now >= deadline) break;
+        if ((*event_count = collect_events(pid, cookies, cookie_count, found, &highest)) || now >= deadline) break;
         SleepConditionVariableCS(&events_cv, &sessions_cs, (DWORD)(deadline - now));
     }
     LeaveCriticalSection(&sessions_cs);
+    seen->agent = agent_instance;
+    seen->seq = highest;
     *events = found;
     return S_OK;
 }

@@ -173,7 +173,7 @@ static HRESULT WINAPI binding_CreateConnection(INapEnforcementClientBinding *ifa
     *connection = NULL;
     if (FAILED(hr = begin_call(binding, &session))) return hr;
     /* No RPC of its own, but like every binding method it reports a lost agent. */
-    if (FAILED(hr = agent_session_ready(&session->agent, &cookie))) ;
+    if (FAILED(hr = agent_session_ready(&session->agent, agent_call_deadline(&session->agent), &cookie))) ;
     /* docs/decisions.md: the 21st live connection is refused as a resource limit. */
     else if (!connection_quota_take(binding->quota, maxConnectionCountPerEnforcer)) hr = E_OUTOFMEMORY;
     else if (FAILED(hr = connection_create(binding->id, binding->quota, connection)))
@@ -212,17 +212,21 @@ static HRESULT WINAPI binding_GetSoHRequest(INapEnforcementClientBinding *iface,
     struct binding *binding = impl_from_INapEnforcementClientBinding(iface);
     struct get_soh_request_args args = { 0 };
     struct session *session;
+    ULONGLONG deadline;
     HRESULT hr;
 
     TRACE("%p, %p, %p\n", iface, connection, retrigger);
     if (FAILED(hr = begin_call(binding, &session))) return hr;
+    /* One bound for the whole method, however many calls it makes. */
+    deadline = agent_call_deadline(&session->agent);
     if (!connection) hr = E_INVALIDARG;
     else if (!retrigger) hr = E_POINTER;
     else if (SUCCEEDED(hr = read_facts(binding, connection, &args.facts)))
     {
-        /* Released connections stop counting before this one is added. */
-        ec_session_report_gone(session);
-        if (SUCCEEDED(hr = agent_call(&session->agent, &get_soh_request_method, &args)))
+        /* Released connections stop counting before this one is added
+         * (an agent that did not hear it re-learns them: no failure here). */
+        ec_session_report_gone(session, deadline);
+        if (SUCCEEDED(hr = agent_call_until(&session->agent, &get_soh_request_method, &args, deadline)))
             hr = store_request(connection, &args);
         if (SUCCEEDED(hr)) *retrigger = args.retrigger;
         MIDL_user_free(args.request.data);

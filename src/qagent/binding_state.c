@@ -9,6 +9,7 @@
 #include "binding_state.h"
 #include "nap_hresults.h"
 #include "session.h"
+#include "agent_call.h"
 
 void binding_state_init(struct binding_state *state)
 {
@@ -19,18 +20,27 @@ void binding_state_init(struct binding_state *state)
     state->calls_in_flight = 0;
 }
 
+/* Uninitialize and the final Release: within twice the session's call bound
+ * T.  Calls in flight get up to T to end (each ends within its own bound,
+ * unless it is stuck in the EC's own connection object; one still running
+ * then keeps its session reference until it ends);
+ * closing the session, the callback in flight and the callback thread get
+ * what is left (session_stop). */
 static HRESULT end_session(struct binding_state *state)
 {
+    ULONGLONG calls_deadline, deadline, now;
     struct session *session;
 
     EnterCriticalSection(&state->cs);
     session = state->session;
     state->session = NULL;
     state->initialized = FALSE;
-    /* Calls in flight end within the call timeout, even with a hung agent. */
-    while (state->calls_in_flight) SleepConditionVariableCS(&state->idle, &state->cs, INFINITE);
+    calls_deadline = session ? agent_call_deadline(&session->agent) : 0;
+    deadline = session ? calls_deadline + session->agent.timeout_ms : 0;
+    while (state->calls_in_flight && (now = GetTickCount64()) < calls_deadline)
+        SleepConditionVariableCS(&state->idle, &state->cs, (DWORD)(calls_deadline - now));
     LeaveCriticalSection(&state->cs);
-    return session ? session_stop(session) : S_OK;
+    return session ? session_stop(session, deadline) : S_OK;
 }
 
 void binding_state_destroy(struct binding_state *state)
@@ -63,7 +73,7 @@ HRESULT binding_state_initialize(struct binding_state *state, HRESULT (*start)(v
     hr = state->initialized ? HRESULT_FROM_WIN32(ERROR_ALREADY_INITIALIZED) : start(context, &state->session);
     if (SUCCEEDED(hr)) state->initialized = TRUE;
     LeaveCriticalSection(&state->cs);
-    if (stale) session_stop(stale);
+    if (stale) session_stop(stale, agent_call_deadline(&stale->agent) + stale->agent.timeout_ms);
     return hr;
 }
 

@@ -87,6 +87,17 @@ void connection_quota_watch(struct connection_quota *quota, void (*on_gone)(void
     ReleaseSRWLockExclusive(&quota->lock);
 }
 
+void connection_quota_unwatch(struct connection_quota *quota, void *context)
+{
+    AcquireSRWLockExclusive(&quota->lock);
+    if (quota->context == context)
+    {
+        quota->on_gone = NULL;
+        quota->context = NULL;
+    }
+    ReleaseSRWLockExclusive(&quota->lock);
+}
+
 UINT16 connection_quota_take_gone(struct connection_quota *quota, NAPAGENT_CONNECTION_FACTS *out, UINT16 cap)
 {
     UINT16 count;

@@ -94,14 +94,20 @@ struct gone_args
 
 AGENT_METHOD(gone_method, struct gone_args, NapAgentEcConnectionsGone, (agent, cookie, args->count, args->gone));
 
-void ec_session_report_gone(struct session *session)
+HRESULT ec_session_report_gone(struct session *session, ULONGLONG deadline)
 {
     struct gone_args args;
 
     /* If the agent does not hear it, it re-learns the live connections
      * (GetConnections) when it comes back: nothing to keep. */
-    if ((args.count = connection_quota_take_gone(session->context, args.gone, ARRAYSIZE(args.gone))))
-        agent_call(&session->agent, &gone_method, &args);
+    if (!(args.count = connection_quota_take_gone(session->context, args.gone, ARRAYSIZE(args.gone)))) return S_OK;
+    return agent_call_until(&session->agent, &gone_method, &args, deadline);
+}
+
+/* Between events, on the callback thread. */
+static void report_gone_now(struct session *session)
+{
+    ec_session_report_gone(session, agent_call_deadline(&session->agent));
 }
 
 /* A connection object ended, on whichever thread released it: the callback
@@ -113,9 +119,12 @@ static void wake_for_gone(void *context)
     event_mailbox_wake(&session->mailbox);
 }
 
+/* Clears the watch only if it is still this session's: a binding that
+ * initialises again (after a drop) starts its new session before it stops
+ * the old one, which must not take the new one's watch away. */
 static void ec_stopping(struct session *session)
 {
-    connection_quota_watch(session->context, NULL, NULL);
+    connection_quota_unwatch(session->context, session);
 }
 
 static void ec_free_context(void *context)
@@ -124,7 +133,7 @@ static void ec_free_context(void *context)
 }
 
 static const struct session_type ec_type =
-    { NAPAGENT_KIND_EC, ec_run_event, ec_session_report_gone, ec_stopping, ec_free_context };
+    { NAPAGENT_KIND_EC, ec_run_event, report_gone_now, ec_stopping, ec_free_context };
 
 HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *callback,
                          struct connection_quota *quota, struct session **out)

@@ -44,6 +44,12 @@ static struct event_mailbox *watched[NAPAGENT_MAX_POLLED_COOKIES];
 static unsigned int watched_count;
 static BOOL pump_running;
 static struct stray strays[STRAY_MAX];
+/* What the process received in time, the acknowledgement each poll carries:
+ * the agent keeps every event until a poll acknowledges it, so a reply that
+ * comes after the poll's bound (a hung agent) is dropped here and its events
+ * come again in the next reply (docs/decisions.md, "Events").  Kept across
+ * pumps: the agent keeps a process's events whoever polls for them. */
+static NAPAGENT_EVENTS_SEEN pump_seen;
 
 void mailbox_event_free(struct mailbox_event *event)
 {
@@ -245,6 +251,7 @@ static void lose_all(void)
 
 struct wait_args
 {
+    NAPAGENT_EVENTS_SEEN seen;
     UINT16 cookie_count;
     UINT64 cookies[NAPAGENT_MAX_POLLED_COOKIES];
     UINT16 event_count;
@@ -256,10 +263,11 @@ static HRESULT wait_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *arg)
     struct wait_args *args = arg;
 
     (void)cookie;
-    return NapAgentWaitEvents(agent, GetCurrentProcessId(), args->cookie_count, args->cookies, PUMP_POLL_MS,
-                              &args->event_count, &args->events);
+    return NapAgentWaitEvents(agent, GetCurrentProcessId(), &args->seen, args->cookie_count, args->cookies,
+                              PUMP_POLL_MS, &args->event_count, &args->events);
 }
 
+/* A reply nobody waits for any more: its events come again, acknowledged by nothing. */
 static void wait_free(void *arg)
 {
     struct wait_args *args = arg;
@@ -283,18 +291,30 @@ static const struct agent_method wait_method =
     .wait_ms = PUMP_POLL_MS
 };
 
-/* The cookies to poll for; FALSE (and the pump ends) when none is watched. */
+/* The cookies to poll for and what to acknowledge; FALSE (and the pump
+ * ends) when none is watched. */
 static BOOL collect_cookies(struct wait_args *args)
 {
     unsigned int k;
     BOOL any;
 
     AcquireSRWLockExclusive(&pump_lock);
+    args->seen = pump_seen;
     for (k = 0; k < watched_count; k++) args->cookies[k] = watched[k]->cookie;
     args->cookie_count = (UINT16)watched_count;
     if (!(any = watched_count != 0)) pump_running = FALSE;
     ReleaseSRWLockExclusive(&pump_lock);
     return any;
+}
+
+/* A reply in time: its events are the mailboxes', and acknowledged by the next poll. */
+static void take_reply(struct wait_args *args)
+{
+    AcquireSRWLockExclusive(&pump_lock);
+    pump_seen = args->seen;
+    ReleaseSRWLockExclusive(&pump_lock);
+    deliver(args->events, args->event_count);
+    MIDL_user_free(args->events);
 }
 
 static DWORD WINAPI pump_thread(void *unused)
@@ -312,20 +332,27 @@ static DWORD WINAPI pump_thread(void *unused)
         if (SUCCEEDED(hr))
         {
             retry_ms = PUMP_RETRY_FIRST_MS;
-            deliver(args.events, args.event_count);
-            MIDL_user_free(args.events);
+            take_reply(&args);
+            continue;
         }
         /* A hung agent: ask again; a new agent would answer CLOSED. */
-        else if (hr == RPC_E_TIMEOUT) WARN("NapAgentWaitEvents: no answer in time\n");
-        else
+        if (hr == RPC_E_TIMEOUT)
         {
-            /* Gone, or refusing us: the sessions find out for themselves. */
-            TRACE("NapAgentWaitEvents: 0x%08lx, every session opens again\n", hr);
-            wait_free(&args);
-            lose_all();
-            Sleep(retry_ms);
-            retry_ms = min(retry_ms * 2, PUMP_RETRY_MAX_MS);
+            WARN("NapAgentWaitEvents: no answer in time\n");
+            continue;
         }
+        wait_free(&args);
+        /* Gone (no agent process, or the transport broke): the sessions
+         * open again, each on its own thread.  Any other failure is the
+         * poll's alone: the sessions are still open, so ask again later. */
+        if (hr == RPC_E_DISCONNECTED)
+        {
+            TRACE("NapAgentWaitEvents: the agent is gone, every session opens again\n");
+            lose_all();
+        }
+        else WARN("NapAgentWaitEvents: 0x%08lx, asking again in %lu ms\n", hr, retry_ms);
+        Sleep(retry_ms);
+        retry_ms = min(retry_ms * 2, PUMP_RETRY_MAX_MS);
     }
     return 0;
 }

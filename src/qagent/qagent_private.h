@@ -35,6 +35,8 @@ UINT64 connection_quota_next_seq(struct connection_quota *quota);
 /* on_gone(context) runs, on the releasing thread, when a connection is
  * reported gone; NULL stops it (and waits for a call in progress). */
 void connection_quota_watch(struct connection_quota *quota, void (*on_gone)(void *context), void *context);
+/* Stops the watch if context is still the one watching (and waits for a call in progress). */
+void connection_quota_unwatch(struct connection_quota *quota, void *context);
 /* Moves out the connections released since the last call: each entry's
  * connection_id, and call_seq the number of the binding's last call before
  * the release; returns how many (at most cap). */
@@ -84,8 +86,9 @@ HRESULT connection_read_facts(INapEnforcementClientConnection *connection,
 struct session;
 HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *callback,
                          struct connection_quota *quota, struct session **out);
-/* Tells the agent of the connections the EC released (bounded). */
-void ec_session_report_gone(struct session *session);
+/* Tells the agent of the connections the EC released, before the deadline
+ * (a GetTickCount64() value); S_OK when there were none. */
+HRESULT ec_session_report_gone(struct session *session, ULONGLONG deadline);
 HRESULT sha_session_start(SystemHealthEntityId id, INapSystemHealthAgentCallback *callback, struct session **out);
 
 /* binding.c */

@@ -20,29 +20,42 @@ NAP_TRACE_CHANNEL(qagent);
  * so callbacks resume quickly after a restart, then no busier than 5 a second. */
 #define EVENT_RETRY_FIRST_MS 5
 #define EVENT_RETRY_MAX_MS 200
+/* How often Uninitialize from another thread looks whether a callback ended. */
+#define CALLBACK_POLL_MS 5
 
 void session_addref(struct session *session)
 {
     InterlockedIncrement(&session->refs);
 }
 
-static void drop_callback(struct session *session)
+/* Waits for a callback in flight until the deadline, then no callback runs
+ * any more; FALSE if the callback was still running then: the callback
+ * thread drops it once it has returned. */
+static BOOL drop_callback(struct session *session, ULONGLONG deadline)
 {
     IUnknown *callback;
 
-    EnterCriticalSection(&session->callback_cs);
+    /* A callback may block for as long as it likes (the SDK lets an EC do
+     * its exchange in NotifySoHChange): never wait for it past the bound. */
+    while (!TryEnterCriticalSection(&session->callback_cs))
+    {
+        if (GetTickCount64() >= deadline) return FALSE;
+        Sleep(CALLBACK_POLL_MS);
+    }
     callback = session->callback;
     session->callback = NULL;
     LeaveCriticalSection(&session->callback_cs);
     if (callback) IUnknown_Release(callback);
+    return TRUE;
 }
 
 void session_release(struct session *session)
 {
     if (InterlockedDecrement(&session->refs)) return;
-    agent_session_close(&session->agent);
+    agent_session_close(&session->agent, agent_call_deadline(&session->agent));
     agent_session_free(&session->agent);
-    drop_callback(session);
+    /* No callback runs now: the callback thread held a reference. */
+    drop_callback(session, ~(ULONGLONG)0);
     if (session->thread) CloseHandle(session->thread);
     event_mailbox_destroy(&session->mailbox);
     if (session->context && session->type->free_context) session->type->free_context(session->context);
@@ -53,7 +66,7 @@ void session_release(struct session *session)
 
 BOOL session_dropped(struct session *session)
 {
-    return session->dropped != 0;
+    return session->dropped || agent_session_dropped(&session->agent);
 }
 
 static HRESULT gone_stub(RPC_BINDING_HANDLE agent, UINT64 cookie, void *args)
@@ -91,7 +104,7 @@ static BOOL serve(struct session *session, UINT64 *watched, DWORD *retry_ms)
     UINT64 cookie;
 
     /* Opens it again first if the agent lost it. */
-    if (FAILED(agent_session_ready(&session->agent, &cookie))
+    if (FAILED(agent_session_ready(&session->agent, agent_call_deadline(&session->agent), &cookie))
         || (cookie != *watched && FAILED(event_pump_watch(&session->mailbox, cookie))))
     {
         /* The agent is gone or hung: try again; events wait in the mailbox. */
@@ -129,8 +142,9 @@ static DWORD WINAPI callback_thread(void *arg)
 
     while (!session->stopping && !session->dropped && serve(session, &watched, &retry_ms));
     event_pump_unwatch(&session->mailbox);
-    /* Uninitialize from inside a callback left the callback to us. */
-    drop_callback(session);
+    /* Uninitialize from inside a callback, or from another thread that
+     * could not wait for the callback, left the callback to us. */
+    drop_callback(session, ~(ULONGLONG)0);
     if (SUCCEEDED(init)) CoUninitialize();
     session_release(session);
     return 0;
@@ -174,20 +188,24 @@ HRESULT session_start(const struct session_type *type, UINT32 id, IUnknown *call
     return S_OK;
 }
 
-HRESULT session_stop(struct session *session)
+HRESULT session_stop(struct session *session, ULONGLONG deadline)
 {
+    ULONGLONG now;
     HRESULT hr;
 
     InterlockedExchange(&session->stopping, 1);
     if (session->type->stopping) session->type->stopping(session);
-    hr = agent_session_close(&session->agent);
+    hr = agent_session_close(&session->agent, min(deadline, agent_call_deadline(&session->agent)));
     event_mailbox_wake(&session->mailbox);
     if (GetCurrentThreadId() != session->thread_id)
     {
-        /* Waits for a callback in flight, then no callback runs any more. */
-        drop_callback(session);
-        /* Bounded: a thread stuck in a hung agent ends on its own later. */
-        WaitForSingleObject(session->thread, session->agent.timeout_ms);
+        /* A callback in flight: waited for, at most one call bound (and
+         * not past the deadline); past that the callback thread drops it,
+         * and ends, once the callback has returned: no use waiting for it.
+         * A thread stuck in a hung agent ends on its own later. */
+        if (drop_callback(session, min(deadline, agent_call_deadline(&session->agent)))
+            && (now = GetTickCount64()) < deadline)
+            WaitForSingleObject(session->thread, (DWORD)(deadline - now));
     }
     /* From inside a callback the thread is ours: it drops the callback once
      * the callback has returned. */

@@ -39,7 +39,7 @@ struct session
     struct agent_session agent;        /* the session in the agent: cookie, reopening */
     void *context;                     /* the type's (an EC: its binding's connection quota) */
     /* Held while a callback runs, so that Uninitialize from another thread
-     * waits for it before dropping the callback. */
+     * waits for it (bounded) before dropping the callback. */
     CRITICAL_SECTION callback_cs;
     IUnknown *callback;                /* NULL once dropped */
     struct event_mailbox mailbox;
@@ -54,13 +54,17 @@ struct session
  * reference on context (freed with type->free_context, even on failure). */
 HRESULT session_start(const struct session_type *type, UINT32 id, IUnknown *callback, void *context,
                       struct session **out);
-/* Ends the session: closes it, stops the callback thread and waits for it
- * (bounded) unless called on it, then drops the caller's reference.  S_OK, or
- * why the agent could not be told (RPC_E_DISCONNECTED, RPC_E_TIMEOUT). */
-HRESULT session_stop(struct session *session);
+/* Ends the session before the deadline (GetTickCount64()): closes it (at
+ * most one call bound), waits for a callback in flight (at most one call
+ * bound; past it the callback thread drops the callback once it returned)
+ * and for the callback thread, unless called on it, then drops the
+ * caller's reference.  S_OK, or why the agent could not be told
+ * (RPC_E_DISCONNECTED, RPC_E_TIMEOUT). */
+HRESULT session_stop(struct session *session, ULONGLONG deadline);
 void session_addref(struct session *session);
 void session_release(struct session *session);
-/* TRUE once the agent dropped it (its callback said RPC_S_SERVER_UNAVAILABLE). */
+/* TRUE once dropped: its callback said RPC_S_SERVER_UNAVAILABLE, or the
+ * agent refused to open it again for good (agent_session_ready). */
 BOOL session_dropped(struct session *session);
 /* A callback answered hr: TRUE (after telling the agent to drop the
  * session) when that is RPC_S_SERVER_UNAVAILABLE, bare or as an HRESULT,

@@ -8,15 +8,16 @@
 #include "qagent_private.h"
 #include "agent_isolation.h"
 
-/* Management starts the agent; a binding's call never reaches an agent
- * that is not running (its session is not open). */
+/* Management starts the agent, as every management call does; a binding's
+ * call does not (docs/decisions.md, "Agent on demand"), even while its
+ * session is not yet known to be lost with the agent. */
 HRESULT system_isolation_get(struct agent_session *session, BOOL extended, void **out, BOOL *unknown)
 {
     NAPAGENT_SYSTEM_ISOLATION isolation;
     struct isolation_facts facts;
     HRESULT hr;
 
-    if (SUCCEEDED(hr = agent_get_system_isolation(session, TRUE, &isolation)))
+    if (SUCCEEDED(hr = agent_get_system_isolation(session, !session, &isolation)))
     {
         facts.state = isolation.state;
         facts.extended_state = isolation.extended_state;

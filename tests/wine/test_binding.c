@@ -654,6 +654,36 @@ static void test_callback_says_gone(void **state)
     assert_int_equal(callback_sink_refs(&sink), 1);
 }
 
+/* A binding the agent dropped (its callback said RPC_S_SERVER_UNAVAILABLE)
+ * initialises again: the new session, not the old one, watches its
+ * connections, so a connection the EC releases stops counting at once, as
+ * in test_released_connections_stop_counting. */
+static void test_initialize_again_watches_released_connections(void **state)
+{
+    struct callback_sink sink;
+    INapEnforcementClientBinding *binding = bound_binding(&sink, EC_ID);
+    INapEnforcementClientConnection *connection;
+    UINT32 system_state;
+    BOOL retrigger, unknown;
+
+    (void)state;
+    sink.notify_result = HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE);
+    assert_int_equal(test_notify_soh_change(), S_OK);
+    assert_true(callback_sink_wait_notify(&sink, 1, 5000));
+    assert_true(test_wait_for(nothing_bound, NULL, 2000));
+    sink.notify_result = S_OK;
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID, &sink.INapEnforcementClientCallback_iface),
+                     S_OK);
+    connection = new_connection(binding);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), S_OK);
+    assert_int_equal(test_get_system_isolation(&system_state, &unknown), S_OK);
+    assert_true(unknown);
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_true(test_wait_for(no_unknown_connections, NULL, 2000));
+    release_binding(binding);
+    assert_int_equal(callback_sink_refs(&sink), 1);
+}
+
 #define CLIENT_CONFIG L"Software\\Policies\\Microsoft\\NetworkAccessProtection\\ClientConfig"
 
 /* What an administrator's Group Policy writes; the agent only reads it. */
@@ -759,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_release_inside_callback),
         cmocka_unit_test(test_release_without_uninitialize),
         cmocka_unit_test(test_callback_says_gone),
+        cmocka_unit_test(test_initialize_again_watches_released_connections),
         cmocka_unit_test(test_policy_backward_compatible),
         cmocka_unit_test(test_policy_overrides_enabled),
     };

@@ -11,6 +11,7 @@
 #include "nap_hresults.h"
 #include "callback_sink.h"
 #include "soh.h"
+#include "napagent_rpc.h"
 
 #define EC_ID 0x000137F6u
 
@@ -25,6 +26,8 @@ struct foreign_connection
     INapEnforcementClientConnection *inner;
     ProtocolMaxSize max_size;
     LONG set_request_calls, set_isolation_calls, set_correlation_calls, set_flags_calls;
+    HANDLE block;                      /* when set, GetMaxSize waits for it: an EC's object that hangs */
+    HANDLE blocked;                    /* set when GetMaxSize starts waiting */
 };
 
 static inline struct foreign_connection *impl_from(INapEnforcementClientConnection *iface)
@@ -72,7 +75,14 @@ static HRESULT WINAPI foreign_SetMaxSize(INapEnforcementClientConnection *iface,
 
 static HRESULT WINAPI foreign_GetMaxSize(INapEnforcementClientConnection *iface, ProtocolMaxSize *size)
 {
-    *size = impl_from(iface)->max_size;
+    struct foreign_connection *connection = impl_from(iface);
+
+    if (connection->block)
+    {
+        SetEvent(connection->blocked);
+        WaitForSingleObject(connection->block, 10000);
+    }
+    *size = connection->max_size;
     return S_OK;
 }
 
@@ -306,12 +316,98 @@ static void test_max_size_too_small(void **state)
     assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
 }
 
+#define CALL_TIMEOUT_MS 400
+
+struct call_in_flight
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    HRESULT hr;
+};
+
+static DWORD WINAPI get_soh_request_thread(void *arg)
+{
+    struct call_in_flight *call = arg;
+    BOOL retrigger;
+
+    call->hr = INapEnforcementClientBinding_GetSoHRequest(call->binding, call->connection, &retrigger);
+    return 0;
+}
+
+static DWORD WINAPI unblock_later(void *arg)
+{
+    Sleep(3000);
+    SetEvent(arg);
+    return 0;
+}
+
+static double elapsed_ms(LARGE_INTEGER start)
+{
+    LARGE_INTEGER now, frequency;
+
+    QueryPerformanceCounter(&now);
+    QueryPerformanceFrequency(&frequency);
+    return (now.QuadPart - start.QuadPart) * 1000.0 / frequency.QuadPart;
+}
+
+/* A binding call stuck in the EC's own connection object does not hold up
+ * Uninitialize from another thread past its bound (twice the call bound);
+ * the call, once the object lets it go, finds the binding uninitialised. */
+static void test_uninitialize_does_not_wait_for_a_stuck_call(void **state)
+{
+    INapEnforcementClientBinding *binding;
+    struct callback_sink sink;
+    struct foreign_connection foreign;
+    struct call_in_flight call;
+    HANDLE thread, unblocker;
+    LARGE_INTEGER start;
+    double ms;
+
+    (void)state;
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, CALL_TIMEOUT_MS), S_OK);
+    callback_sink_init(&sink);
+    assert_int_equal(CoCreateInstance(&CLSID_NapEnforcementClientBinding, NULL, CLSCTX_INPROC_SERVER,
+                                      &IID_INapEnforcementClientBinding, (void **)&binding), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID, &sink.INapEnforcementClientCallback_iface),
+                     S_OK);
+    init_foreign(&foreign, binding);
+    foreign.block = CreateEventW(NULL, TRUE, FALSE, NULL);
+    foreign.blocked = CreateEventW(NULL, TRUE, FALSE, NULL);
+    call.binding = binding;
+    call.connection = &foreign.INapEnforcementClientConnection_iface;
+    call.hr = E_FAIL;
+    assert_non_null(thread = CreateThread(NULL, 0, get_soh_request_thread, &call, 0, NULL));
+    assert_int_equal(WaitForSingleObject(foreign.blocked, 10000), WAIT_OBJECT_0);
+    /* Whatever the binding does, the object lets the call go in 3 s. */
+    assert_non_null(unblocker = CreateThread(NULL, 0, unblock_later, foreign.block, 0, NULL));
+
+    QueryPerformanceCounter(&start);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    ms = elapsed_ms(start);
+    print_message("Uninitialize with a call stuck in the EC's object: %.0f ms (bound %u ms)\n", ms,
+                  2 * CALL_TIMEOUT_MS);
+    assert_true(ms < 2 * CALL_TIMEOUT_MS);
+    assert_int_equal(WaitForSingleObject(thread, 10000), WAIT_OBJECT_0);
+    assert_int_equal(call.hr, NAP_E_NOT_INITIALIZED);
+    WaitForSingleObject(unblocker, INFINITE);
+    CloseHandle(unblocker);
+    CloseHandle(thread);
+    CloseHandle(foreign.block);
+    CloseHandle(foreign.blocked);
+    foreign.block = NULL;
+    assert_int_equal(INapEnforcementClientConnection_Release(call.connection), 0);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    assert_int_equal(callback_sink_refs(&sink), 1);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000), S_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] =
     {
         cmocka_unit_test(test_exchange_through_foreign_connection),
         cmocka_unit_test(test_max_size_too_small),
+        cmocka_unit_test(test_uninitialize_does_not_wait_for_a_stuck_call),
     };
     int failures;
 

@@ -1049,6 +1049,284 @@ static void test_queries_race_binds(void **state)
     assert_true(binds > 10);
 }
 
+/* ---- bounds and lost events (review 1: findings 3, 4, 6, 7) ---- */
+
+/* A long poll whose reply comes after the client's bound (the agent hung
+ * while it held an event) loses nothing: the agent keeps each event until
+ * the process acknowledges it, and the next poll gets it again.  Here the
+ * event is the agent's retry of NotifySoHChange, due while the agent is
+ * frozen past the poll's bound (5 s poll + the call bound). */
+static void test_late_poll_loses_no_event(void **state)
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection;
+    struct callback_sink sink;
+    unsigned int cycle;
+    LONG before;
+
+    (void)state;
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, CALL_TIMEOUT_MS), S_OK);
+    assert_int_equal(test_set_retry_interval(2500), S_OK);
+    assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
+    assert_int_equal(ec_exchange(binding, connection), S_OK);
+    for (cycle = 0; cycle < 3; cycle++)
+    {
+        before = sink.notify_count;
+        assert_int_equal(test_notify_soh_change(), S_OK);
+        assert_true(callback_sink_wait_notify(&sink, before + 1, 3000));
+        /* The EC could not act on it: the agent retries in 2.5 s... */
+        assert_int_equal(INapEnforcementClientBinding_NotifySoHChangeFailure(binding), S_OK);
+        Sleep(20);
+        /* ...while it is frozen past the pump's bound (5000 + 400 ms). */
+        assert_true(test_suspend_process(agent));
+        Sleep(6500);
+        assert_true(test_resume_process(agent));
+        if (!callback_sink_wait_notify(&sink, before + 2, 4000)) fprintf(stderr, "cycle %u: retry lost\n", cycle);
+        assert_true(sink.notify_count >= before + 2);
+    }
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000), S_OK);
+    assert_int_equal(test_set_retry_interval(30000), S_OK);
+}
+
+/* The agent's log (every agent of the suite appends to it): its size, and
+ * how often `what` appears past `from` (from the start if it rotated). */
+static HANDLE open_agent_log(void)
+{
+    WCHAR path[MAX_PATH];
+
+    test_bin_path(L"napagent-test.log", path, MAX_PATH);
+    return CreateFileW(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                       OPEN_EXISTING, 0, NULL);
+}
+
+static DWORD agent_log_size(void)
+{
+    HANDLE file = open_agent_log();
+    DWORD size;
+
+    if (file == INVALID_HANDLE_VALUE) return 0;
+    size = GetFileSize(file, NULL);
+    CloseHandle(file);
+    return size;
+}
+
+static unsigned int count_in_agent_log(DWORD from, const char *what)
+{
+    static char text[1 << 20];
+    HANDLE file = open_agent_log();
+    unsigned int count = 0;
+    const char *at;
+    DWORD size = 0;
+
+    if (file == INVALID_HANDLE_VALUE) return 0;
+    if (GetFileSize(file, NULL) >= from) SetFilePointer(file, from, NULL, FILE_BEGIN);
+    ReadFile(file, text, sizeof(text) - 1, &size, NULL);
+    CloseHandle(file);
+    text[size] = 0;
+    for (at = text; (at = strstr(at, what)); at += strlen(what)) count++;
+    return count;
+}
+
+/* An EC disabled while bound, then the agent restarts: it refuses the
+ * binding's reopen, for good.  The binding drops its session (no retries),
+ * every method says NAP_E_NOT_INITIALIZED at once, and Initialize may be
+ * called again: it says why, and works once the EC is enabled. */
+static void test_refused_reopen_drops_the_session(void **state)
+{
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *connection, *other = (void *)1;
+    struct callback_sink sink;
+    char refused[64];
+    unsigned int refusals;
+    BOOL retrigger;
+    DWORD start, ms, log_from;
+    HRESULT hr;
+
+    (void)state;
+    snprintf(refused, sizeof(refused), "EC %u refused", EC_ID);
+    assert_int_equal(bind_ec(EC_ID, &sink, &binding, &connection), S_OK);
+    assert_int_equal(ec_exchange(binding, connection), S_OK);
+    assert_int_equal(test_register_ec(EC_ID, FALSE), S_OK);
+    log_from = agent_log_size();
+    restart_agent();
+    Sleep(3000);
+    refusals = count_in_agent_log(log_from, refused);
+    start = GetTickCount();
+    hr = INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger);
+    ms = GetTickCount() - start;
+    print_message("%u refused open(s) in 3 s; GetSoHRequest 0x%08lx after %lu ms\n", refusals, hr, ms);
+    assert_true(refusals >= 1 && refusals <= 2);
+    assert_int_equal(hr, NAP_E_NOT_INITIALIZED);
+    assert_true(ms < 200);
+    assert_int_equal(INapEnforcementClientBinding_ProcessSoHResponse(binding, connection), NAP_E_NOT_INITIALIZED);
+    assert_int_equal(INapEnforcementClientBinding_CreateConnection(binding, &other), NAP_E_NOT_INITIALIZED);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID, &sink.INapEnforcementClientCallback_iface),
+                     NAP_E_ENTITY_DISABLED);
+    assert_int_equal(test_register_ec(EC_ID, TRUE), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID, &sink.INapEnforcementClientCallback_iface),
+                     S_OK);
+    assert_int_equal(ec_exchange(binding, connection), S_OK);
+    /* No refused open since, but the Initialize made while it was disabled. */
+    assert_int_equal(count_in_agent_log(log_from, refused), refusals + 1);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    assert_int_equal(callback_sink_refs(&sink), 1);
+}
+
+static DWORD WINAPI open_gate_later(void *arg)
+{
+    Sleep(3000);
+    SetEvent(((struct gate *)arg)->release);
+    return 0;
+}
+
+static BOOL busy_ec_released(void *arg)
+{
+    return ((struct busy_ec *)arg)->refs == 1;
+}
+
+/* A callback that blocks does not hold up Uninitialize from another thread
+ * past its bound (twice the call bound): the callback is released by its
+ * own thread once it returns, never while it runs. */
+static void test_uninitialize_does_not_wait_for_a_busy_callback(void **state)
+{
+    struct busy_ec ec = { .INapEnforcementClientCallback_iface.lpVtbl = &busy_ec_vtbl, .refs = 1 };
+    INapEnforcementClientBinding *binding;
+    LARGE_INTEGER start;
+    HANDLE opener;
+    double ms;
+
+    (void)state;
+    gate_init(&ec.gate);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, CALL_TIMEOUT_MS), S_OK);
+    assert_int_equal(CoCreateInstance(&CLSID_NapEnforcementClientBinding, NULL, CLSCTX_INPROC_SERVER,
+                                      &IID_INapEnforcementClientBinding, (void **)&binding), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID, &ec.INapEnforcementClientCallback_iface),
+                     S_OK);
+    assert_int_equal(test_notify_soh_change(), S_OK);
+    assert_int_equal(WaitForSingleObject(ec.gate.entered, 10000), WAIT_OBJECT_0);
+    /* Whatever the binding does, the callback ends in 3 s. */
+    assert_non_null(opener = CreateThread(NULL, 0, open_gate_later, &ec.gate, 0, NULL));
+    QueryPerformanceCounter(&start);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    ms = elapsed_ms(start);
+    print_message("Uninitialize during a busy callback returned after %.0f ms (bound %u ms)\n", ms,
+                  2 * CALL_TIMEOUT_MS);
+    assert_true(ms < 2 * CALL_TIMEOUT_MS);
+    assert_true(ec.refs >= 2);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    assert_true(test_wait_for(busy_ec_released, &ec, 10000));
+    WaitForSingleObject(opener, INFINITE);
+    CloseHandle(opener);
+    gate_close(&ec.gate);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000), S_OK);
+}
+
+/* GetSoHRequest with a released connection still to report (the callback
+ * thread, which reports it at once, is busy) against a hung agent: one
+ * bound for the method, not one per call it makes. */
+static void test_get_soh_request_has_one_bound(void **state)
+{
+    struct busy_ec ec = { .INapEnforcementClientCallback_iface.lpVtbl = &busy_ec_vtbl, .refs = 1 };
+    INapEnforcementClientBinding *binding;
+    INapEnforcementClientConnection *released, *connection;
+    LARGE_INTEGER start;
+    BOOL retrigger;
+    GUID guid;
+    double ms;
+
+    (void)state;
+    gate_init(&ec.gate);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, CALL_TIMEOUT_MS), S_OK);
+    assert_int_equal(CoCreateInstance(&CLSID_NapEnforcementClientBinding, NULL, CLSCTX_INPROC_SERVER,
+                                      &IID_INapEnforcementClientBinding, (void **)&binding), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_ID, &ec.INapEnforcementClientCallback_iface),
+                     S_OK);
+    assert_int_equal(INapEnforcementClientBinding_CreateConnection(binding, &released), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_CreateConnection(binding, &connection), S_OK);
+    CoCreateGuid(&guid);
+    INapEnforcementClientConnection_SetConnectionId(released, &guid);
+    CoCreateGuid(&guid);
+    INapEnforcementClientConnection_SetConnectionId(connection, &guid);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, released, &retrigger), S_OK);
+    assert_int_equal(test_notify_soh_change(), S_OK);
+    assert_int_equal(WaitForSingleObject(ec.gate.entered, 10000), WAIT_OBJECT_0);
+    assert_int_equal(INapEnforcementClientConnection_Release(released), 0);
+
+    assert_true(test_suspend_process(agent));
+    QueryPerformanceCounter(&start);
+    assert_int_equal(INapEnforcementClientBinding_GetSoHRequest(binding, connection, &retrigger), RPC_E_TIMEOUT);
+    ms = elapsed_ms(start);
+    assert_true(test_resume_process(agent));
+    print_message("GetSoHRequest against a hung agent: %.0f ms (bound %u ms)\n", ms, CALL_TIMEOUT_MS);
+    assert_true(ms < CALL_TIMEOUT_MS * 3 / 2);
+
+    SetEvent(ec.gate.release);
+    assert_int_equal(ec_exchange(binding, connection), S_OK);
+    assert_int_equal(INapEnforcementClientConnection_Release(connection), 0);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    assert_int_equal(ec.refs, 1);
+    gate_close(&ec.gate);
+    assert_int_equal(test_set_setting(NAPAGENT_SETTING_CLIENT_TIMEOUT_MS, 5000), S_OK);
+}
+
+/* The SHA binding's GetSystemIsolationInfo never starts the service, even
+ * while its session is not yet known to be lost (its callback thread, which
+ * would learn it, is busy): a binding call after Initialize does not start
+ * the agent (docs/decisions.md, "Agent on demand"). */
+static void test_sha_isolation_does_not_start_the_service(void **state)
+{
+    struct busy_sha sha = { .INapSystemHealthAgentCallback_iface.lpVtbl = &busy_sha_vtbl, .refs = 1 };
+    INapSystemHealthAgentBinding2 *binding;
+    IsolationInfo *info = NULL;
+    BOOL unknown, stayed_stopped;
+    HRESULT hr;
+
+    (void)state;
+    gate_init(&sha.gate);
+    assert_int_equal(test_register_sha(SHA_ID), S_OK);
+    test_kill_agent(agent);
+    agent = NULL;
+    assert_int_equal(test_run_program(L"napagent.exe", L"--install", 30000), 0);
+    assert_int_equal(CoCreateInstance(&CLSID_NapSystemHealthAgentBinding, NULL, CLSCTX_INPROC_SERVER,
+                                      &IID_INapSystemHealthAgentBinding2, (void **)&binding), S_OK);
+    /* Initialize starts the service. */
+    assert_int_equal(INapSystemHealthAgentBinding2_Initialize(binding, SHA_ID, &sha.INapSystemHealthAgentCallback_iface),
+                     S_OK);
+    /* Busy in the bind-time GetSoHRequest while the service stops. */
+    assert_int_equal(WaitForSingleObject(sha.gate.entered, 10000), WAIT_OBJECT_0);
+    stop_service();
+    assert_true(test_wait_for(service_stopped, NULL, 10000));
+
+    hr = INapSystemHealthAgentBinding2_GetSystemIsolationInfo(binding, &info, &unknown);
+    stayed_stopped = service_stopped(NULL);
+    print_message("GetSystemIsolationInfo with the service stopped: 0x%08lx, service %s\n", hr,
+                  stayed_stopped ? "still stopped" : "STARTED");
+    if (info)
+    {
+        CoTaskMemFree(info->failureUrl.string);
+        CoTaskMemFree(info);
+    }
+    SetEvent(sha.gate.release);
+    INapSystemHealthAgentBinding2_Uninitialize(binding);
+    assert_int_equal(INapSystemHealthAgentBinding2_Release(binding), 0);
+    stop_service();
+    assert_true(test_wait_for(service_stopped, NULL, 10000));
+    assert_int_equal(test_run_program(L"napagent.exe", L"--uninstall", 30000), 0);
+    assert_non_null(agent = test_start_agent());
+    assert_int_equal(test_register_ec(EC_ID, TRUE), S_OK);
+    gate_close(&sha.gate);
+
+    assert_int_equal(hr, RPC_E_DISCONNECTED);
+    assert_true(stayed_stopped);
+    assert_int_equal(sha.refs, 1);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] =
@@ -1065,6 +1343,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_call_rebinds_while_sha_callback_busy),
         cmocka_unit_test(test_initialize_starts_the_service),
         cmocka_unit_test(test_queries_race_binds),
+        cmocka_unit_test(test_late_poll_loses_no_event),
+        cmocka_unit_test(test_refused_reopen_drops_the_session),
+        cmocka_unit_test(test_uninitialize_does_not_wait_for_a_busy_callback),
+        cmocka_unit_test(test_get_soh_request_has_one_bound),
+        cmocka_unit_test(test_sha_isolation_does_not_start_the_service),
     };
     int failures;
 
