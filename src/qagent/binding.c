@@ -18,6 +18,7 @@ struct binding
 {
     INapEnforcementClientBinding INapEnforcementClientBinding_iface;
     LONG refs;
+    IUnknown *volatile ftm;       /* the free-threaded marshaler, aggregated at the first QI for IMarshal */
 
     struct binding_state state;   /* initialised, the session, calls in flight */
     EnforcementEntityId id;
@@ -138,6 +139,9 @@ static HRESULT WINAPI binding_QueryInterface(INapEnforcementClientBinding *iface
         INapEnforcementClientBinding_AddRef(iface);
         return S_OK;
     }
+    /* Any apartment calls the binding directly (docs/decisions.md, "Apartments"). */
+    if (IsEqualIID(riid, &IID_IMarshal))
+        return com_ftm_query((IUnknown *)iface, &impl_from_INapEnforcementClientBinding(iface)->ftm, riid, out);
     WARN("%s not implemented\n", nap_dbgstr_guid(riid));
     *out = NULL;
     return E_NOINTERFACE;
@@ -162,6 +166,7 @@ static ULONG WINAPI binding_Release(INapEnforcementClientBinding *iface)
     {
         binding_state_destroy(&binding->state);
         connection_quota_release(binding->quota);
+        com_ftm_release(binding->ftm);
         HeapFree(GetProcessHeap(), 0, binding);
         com_server_object_destroyed();
     }

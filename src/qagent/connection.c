@@ -28,6 +28,7 @@ struct connection
 {
     INapEnforcementClientConnection2 INapEnforcementClientConnection2_iface;
     LONG refs;
+    IUnknown *volatile ftm;       /* the free-threaded marshaler, aggregated at the first QI for IMarshal */
     struct connection_quota *quota;
 
     /* The EC and the binding's event thread both use the object, so every
@@ -160,6 +161,7 @@ static void store_isolation(struct connection *conn, IsolationState state, const
 
 static void connection_destroy(struct connection *conn)
 {
+    com_ftm_release(conn->ftm);
     DeleteCriticalSection(&conn->cs);
     if (conn->quota)
     {
@@ -184,6 +186,9 @@ static HRESULT WINAPI connection_QueryInterface(INapEnforcementClientConnection2
         INapEnforcementClientConnection2_AddRef(iface);
         return S_OK;
     }
+    /* Any apartment uses it directly; another process through the proxy
+     * (docs/decisions.md, "Apartments"). */
+    if (IsEqualIID(riid, &IID_IMarshal)) return com_ftm_query((IUnknown *)iface, &conn->ftm, riid, out);
 
     *out = NULL;
     return E_NOINTERFACE;

@@ -21,6 +21,7 @@ struct management
 {
     INapClientManagement2 INapClientManagement2_iface;
     LONG refs;
+    IUnknown *volatile ftm;       /* the free-threaded marshaler, aggregated at the first QI for IMarshal */
 };
 
 static inline struct management *impl_from_INapClientManagement2(INapClientManagement2 *iface)
@@ -262,6 +263,9 @@ static HRESULT WINAPI management_QueryInterface(INapClientManagement2 *iface, RE
         INapClientManagement2_AddRef(iface);
         return S_OK;
     }
+    /* Stateless: any apartment calls it directly (docs/decisions.md, "Apartments"). */
+    if (IsEqualIID(riid, &IID_IMarshal))
+        return com_ftm_query((IUnknown *)iface, &impl_from_INapClientManagement2(iface)->ftm, riid, out);
     WARN("%s not implemented\n", nap_dbgstr_guid(riid));
     *out = NULL;
     return E_NOINTERFACE;
@@ -281,6 +285,7 @@ static ULONG WINAPI management_Release(INapClientManagement2 *iface)
 
     if (!refs)
     {
+        com_ftm_release(management->ftm);
         HeapFree(GetProcessHeap(), 0, management);
         com_server_object_destroyed();
     }

@@ -19,6 +19,7 @@ struct sha_binding
 {
     INapSystemHealthAgentBinding2 INapSystemHealthAgentBinding2_iface;
     LONG refs;
+    IUnknown *volatile ftm;       /* the free-threaded marshaler, aggregated at the first QI for IMarshal */
 
     struct binding_state state;   /* initialised, the session, calls in flight */
     LONG64 call_seq;              /* numbers NotifySoHChange / FlushCache in the order the SHA calls */
@@ -72,6 +73,9 @@ static HRESULT WINAPI sha_binding_QueryInterface(INapSystemHealthAgentBinding2 *
         INapSystemHealthAgentBinding2_AddRef(iface);
         return S_OK;
     }
+    /* Any apartment calls the binding directly (docs/decisions.md, "Apartments"). */
+    if (IsEqualIID(riid, &IID_IMarshal))
+        return com_ftm_query((IUnknown *)iface, &impl_from_INapSystemHealthAgentBinding2(iface)->ftm, riid, out);
     WARN("%s not implemented\n", nap_dbgstr_guid(riid));
     *out = NULL;
     return E_NOINTERFACE;
@@ -95,6 +99,7 @@ static ULONG WINAPI sha_binding_Release(INapSystemHealthAgentBinding2 *iface)
     if (!refs)
     {
         binding_state_destroy(&binding->state);
+        com_ftm_release(binding->ftm);
         HeapFree(GetProcessHeap(), 0, binding);
         com_server_object_destroyed();
     }

@@ -15,6 +15,7 @@ struct sha_request
 {
     INapSystemHealthAgentRequest INapSystemHealthAgentRequest_iface;
     LONG refs;
+    IUnknown *volatile ftm;       /* the free-threaded marshaler, aggregated at the first QI for IMarshal */
     SystemHealthEntityId id;
     CorrelationId correlation;
 
@@ -43,6 +44,9 @@ static HRESULT WINAPI request_QueryInterface(INapSystemHealthAgentRequest *iface
         INapSystemHealthAgentRequest_AddRef(iface);
         return S_OK;
     }
+    /* An SHA's apartment uses it directly (docs/decisions.md, "Apartments"). */
+    if (IsEqualIID(riid, &IID_IMarshal))
+        return com_ftm_query((IUnknown *)iface, &impl_from_INapSystemHealthAgentRequest(iface)->ftm, riid, out);
     *out = NULL;
     return E_NOINTERFACE;
 }
@@ -61,6 +65,7 @@ static ULONG WINAPI request_Release(INapSystemHealthAgentRequest *iface)
 
     if (!refs)
     {
+        com_ftm_release(request->ftm);
         HeapFree(GetProcessHeap(), 0, request);
         com_server_object_destroyed();
     }
