@@ -254,22 +254,43 @@ static const INapSystemHealthAgentCallbackVtbl sha_vtbl =
 
 /* ---- what the session uses ---- */
 
+/* The class an object's marshaler names for another apartment of the process. */
+static HRESULT unmarshal_class(IUnknown *object, REFIID iid, CLSID *clsid)
+{
+    IMarshal *marshal;
+    HRESULT hr;
+
+    if (FAILED(hr = IUnknown_QueryInterface(object, &IID_IMarshal, (void **)&marshal))) return hr;
+    hr = IMarshal_GetUnmarshalClass(marshal, iid, object, MSHCTX_INPROC, NULL, MSHLFLAGS_NORMAL, clsid);
+    IMarshal_Release(marshal);
+    return hr;
+}
+
+/* The free-threaded marshaler hands every apartment the object itself.  Its
+ * class is asked of it: mingw-w64's CLSID_InProcFreeMarshaler
+ * ({0000001C-...}) is not the class Wine's marshaler names ({0000033A-...}). */
+static BOOL free_threaded(IUnknown *callback, REFIID iid)
+{
+    CLSID theirs, ftm_class;
+    IUnknown *ftm;
+    HRESULT hr;
+
+    if (FAILED(unmarshal_class(callback, iid, &theirs))) return FALSE;
+    if (FAILED(CoCreateFreeThreadedMarshaler(NULL, &ftm))) return FALSE;
+    hr = unmarshal_class(ftm, iid, &ftm_class);
+    IUnknown_Release(ftm);
+    return SUCCEEDED(hr) && IsEqualCLSID(&theirs, &ftm_class);
+}
+
 /* Where COM would run the callback: TRUE when a call from the session's MTA
  * threads reaches it without a switch, as CoMarshalInterface would decide. */
 static BOOL called_directly(IUnknown *callback, REFIID iid, APTTYPE *type)
 {
     APTTYPEQUALIFIER qualifier;
-    IMarshal *marshal;
-    CLSID clsid;
-    HRESULT hr;
 
     /* The MTA (or no apartment at all: the implicit MTA) is the session's own. */
     if (FAILED(CoGetApartmentType(type, &qualifier)) || *type == APTTYPE_MTA) return TRUE;
-    if (FAILED(IUnknown_QueryInterface(callback, &IID_IMarshal, (void **)&marshal))) return FALSE;
-    hr = IMarshal_GetUnmarshalClass(marshal, iid, callback, MSHCTX_INPROC, NULL, MSHLFLAGS_NORMAL, &clsid);
-    IMarshal_Release(marshal);
-    /* The free-threaded marshaler hands every apartment the object itself. */
-    return SUCCEEDED(hr) && IsEqualCLSID(&clsid, &CLSID_InProcFreeMarshaler);
+    return free_threaded(callback, iid);
 }
 
 static struct gate_object *object_create(struct callback_gate *gate, REFIID iid)

@@ -553,6 +553,96 @@ static void test_uninitialize_inside_sta_callback(void **state)
     assert_int_equal(ec.wrong_thread, 0);
 }
 
+/* A callback that aggregates the free-threaded marshaler, bound from the STA:
+ * COM would hand every apartment the object itself, so no switch to the STA. */
+struct agile_ec
+{
+    INapEnforcementClientCallback INapEnforcementClientCallback_iface;
+    LONG refs;
+    IUnknown *ftm;
+    volatile LONG notify_count;
+    DWORD notify_thread;
+};
+
+static inline struct agile_ec *impl_from_agile(INapEnforcementClientCallback *iface)
+{
+    return CONTAINING_RECORD(iface, struct agile_ec, INapEnforcementClientCallback_iface);
+}
+
+static HRESULT WINAPI agile_QueryInterface(INapEnforcementClientCallback *iface, REFIID riid, void **out)
+{
+    struct agile_ec *ec = impl_from_agile(iface);
+
+    if (IsEqualIID(riid, &IID_IMarshal)) return IUnknown_QueryInterface(ec->ftm, riid, out);
+    if (IsEqualIID(riid, &IID_IUnknown) || IsEqualIID(riid, &IID_INapEnforcementClientCallback))
+    {
+        *out = iface;
+        InterlockedIncrement(&ec->refs);
+        return S_OK;
+    }
+    *out = NULL;
+    return E_NOINTERFACE;
+}
+
+static ULONG WINAPI agile_AddRef(INapEnforcementClientCallback *iface)
+{
+    return InterlockedIncrement(&impl_from_agile(iface)->refs);
+}
+
+static ULONG WINAPI agile_Release(INapEnforcementClientCallback *iface)
+{
+    return InterlockedDecrement(&impl_from_agile(iface)->refs);
+}
+
+static HRESULT WINAPI agile_NotifySoHChange(INapEnforcementClientCallback *iface)
+{
+    struct agile_ec *ec = impl_from_agile(iface);
+
+    ec->notify_thread = GetCurrentThreadId();
+    InterlockedIncrement(&ec->notify_count);
+    return S_OK;
+}
+
+static HRESULT WINAPI agile_GetConnections(INapEnforcementClientCallback *iface, Connections **out)
+{
+    (void)iface;
+    *out = NULL;
+    return S_OK;
+}
+
+static const INapEnforcementClientCallbackVtbl agile_vtbl =
+{
+    agile_QueryInterface,
+    agile_AddRef,
+    agile_Release,
+    agile_NotifySoHChange,
+    agile_GetConnections,
+};
+
+static BOOL agile_notified(void *arg)
+{
+    return ((struct agile_ec *)arg)->notify_count > 0;
+}
+
+static void test_free_threaded_callback_from_sta(void **state)
+{
+    INapEnforcementClientBinding *binding = create_ec_binding();
+    struct agile_ec ec = { .INapEnforcementClientCallback_iface = { &agile_vtbl }, .refs = 1 };
+
+    (void)state;
+    assert_int_equal(CoCreateFreeThreadedMarshaler((IUnknown *)&ec.INapEnforcementClientCallback_iface, &ec.ftm), S_OK);
+    assert_int_equal(INapEnforcementClientBinding_Initialize(binding, EC_STA, &ec.INapEnforcementClientCallback_iface),
+                     S_OK);
+    /* The STA does not pump: the callback runs anyway, on the session's thread. */
+    assert_int_equal(test_notify_soh_change(), S_OK);
+    assert_true(test_wait_for(agile_notified, &ec, WAIT_MS));
+    assert_int_not_equal(ec.notify_thread, GetCurrentThreadId());
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), S_OK);
+    assert_int_equal(ec.refs, 1);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    IUnknown_Release(ec.ftm);
+}
+
 /* An STA EC hands its binding and connection to a worker, marshalled
  * (CoMarshalInterThreadInterfaceInStream, the GIT), and waits for it
  * without pumping: the worker's exchange needs nothing of the STA. */
@@ -831,6 +921,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_uninitialize_from_sta_while_callback_waits),
         cmocka_unit_test(test_uninitialize_from_worker_while_sta_blocked),
         cmocka_unit_test(test_uninitialize_inside_sta_callback),
+        cmocka_unit_test(test_free_threaded_callback_from_sta),
         cmocka_unit_test(test_bindings_to_worker),
         cmocka_unit_test(test_connection_to_other_process),
     };
