@@ -888,6 +888,40 @@ static void test_connection_to_other_process(void **state)
     assert_int_equal(ec.wrong_thread, 0);
 }
 
+typedef HRESULT (WINAPI *get_class_object_fn)(REFCLSID, REFIID, void **);
+
+/* Without qagent.dll's proxies registered, Initialize from an STA fails with
+ * the marshalling's error: the callback is never called on another thread. */
+static void test_initialize_from_sta_needs_the_proxies(void **state)
+{
+    INapEnforcementClientBinding *binding = NULL;
+    get_class_object_fn get_class_object;
+    IClassFactory *factory = NULL;
+    WCHAR path[MAX_PATH];
+    struct sta_ec ec;
+    HMODULE module;
+    HRESULT hr;
+
+    (void)state;
+    assert_int_equal(test_regsvr32(L"/u /s"), 0);
+    test_bin_path(L"qagent.dll", path, MAX_PATH);
+    assert_non_null(module = LoadLibraryW(path));
+    get_class_object = (get_class_object_fn)(void *)GetProcAddress(module, "DllGetClassObject");
+    assert_int_equal(get_class_object(&CLSID_NapEnforcementClientBinding, &IID_IClassFactory, (void **)&factory), S_OK);
+    assert_int_equal(IClassFactory_CreateInstance(factory, NULL, &IID_INapEnforcementClientBinding, (void **)&binding),
+                     S_OK);
+    IClassFactory_Release(factory);
+    sta_ec_init(&ec);
+    hr = INapEnforcementClientBinding_Initialize(binding, EC_STA, &ec.INapEnforcementClientCallback_iface);
+    assert_int_equal(test_regsvr32(L"/s"), 0);
+    assert_int_equal(hr, E_NOINTERFACE);
+    assert_int_equal(INapEnforcementClientBinding_Uninitialize(binding), NAP_E_NOT_INITIALIZED);
+    assert_int_equal(INapEnforcementClientBinding_Release(binding), 0);
+    assert_int_equal(ec.refs, 1);
+    assert_int_equal(ec.wrong_thread, 0);
+    FreeLibrary(module);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -924,6 +958,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_free_threaded_callback_from_sta),
         cmocka_unit_test(test_bindings_to_worker),
         cmocka_unit_test(test_connection_to_other_process),
+        cmocka_unit_test(test_initialize_from_sta_needs_the_proxies),
     };
     int failures;
 
