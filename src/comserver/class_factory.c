@@ -89,6 +89,9 @@ HRESULT com_server_get_class_object(REFCLSID clsid, REFIID riid, void **out)
 
     if (!out) return E_POINTER;
     *out = NULL;
+    if (IsEqualCLSID(clsid, com_server_proxy_stubs.clsid))
+        return NdrDllGetClassObject(clsid, riid, out, com_server_proxy_stubs.files, com_server_proxy_stubs.clsid,
+                                    com_server_proxy_stubs.factory);
     for (i = 0; i < com_server_class_count; i++)
         if (IsEqualCLSID(clsid, com_server_classes[i].clsid)) break;
     if (i == com_server_class_count) return CLASS_E_CLASSNOTAVAILABLE;
@@ -105,5 +108,7 @@ HRESULT com_server_get_class_object(REFCLSID clsid, REFIID riid, void **out)
 
 HRESULT com_server_can_unload(void)
 {
-    return com_server_objects ? S_FALSE : S_OK;
+    /* Proxies and stubs hold the factory while they live. */
+    if (com_server_objects) return S_FALSE;
+    return NdrDllCanUnloadNow(com_server_proxy_stubs.factory) == S_OK ? S_OK : S_FALSE;
 }

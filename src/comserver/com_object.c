@@ -14,8 +14,8 @@ NAP_TRACE_USE_MODULE_CHANNEL();
 #define TRACE_AS(function, ...) NAP_TRACE_LOG_AS(NAP_TRACE_TRACE, nap_trace_default_channel, function, __VA_ARGS__)
 #define WARN_AS(function, ...) NAP_TRACE_LOG_AS(NAP_TRACE_WARN, nap_trace_default_channel, function, __VA_ARGS__)
 
-HRESULT com_object_query_interface(const char *function, IUnknown *iface, const IID *const *iids, REFIID riid,
-                                   void **out)
+HRESULT com_object_query_interface(const char *function, IUnknown *iface, const IID *const *iids,
+                                   IUnknown *volatile *ftm, REFIID riid, void **out)
 {
     TRACE_AS(function, "%p, %s, %p\n", iface, nap_dbgstr_guid(riid), out);
     if (!out) return E_POINTER;
@@ -26,6 +26,7 @@ HRESULT com_object_query_interface(const char *function, IUnknown *iface, const 
         IUnknown_AddRef(iface);
         return S_OK;
     }
+    if (ftm && IsEqualIID(riid, &IID_IMarshal)) return com_ftm_query(iface, ftm, riid, out);
     WARN_AS(function, "%s not implemented\n", nap_dbgstr_guid(riid));
     *out = NULL;
     return E_NOINTERFACE;

@@ -18,6 +18,7 @@ struct binding
 {
     INapEnforcementClientBinding INapEnforcementClientBinding_iface;
     LONG refs;
+    IUnknown *volatile ftm;       /* the free-threaded marshaler, aggregated at the first QI for IMarshal */
 
     struct binding_state state;   /* initialised, the session, calls in flight */
     EnforcementEntityId id;
@@ -99,7 +100,8 @@ static HRESULT WINAPI binding_QueryInterface(INapEnforcementClientBinding *iface
 {
     static const IID *const iids[] = { &IID_IUnknown, &IID_INapEnforcementClientBinding, NULL };
 
-    return com_query_interface(iface, iids, riid, out);
+    /* Any apartment calls the binding directly (docs/decisions.md, "Apartments"). */
+    return com_query_interface_ftm(iface, iids, &impl_from_INapEnforcementClientBinding(iface)->ftm, riid, out);
 }
 
 static ULONG WINAPI binding_AddRef(INapEnforcementClientBinding *iface)
@@ -116,6 +118,7 @@ static ULONG WINAPI binding_Release(INapEnforcementClientBinding *iface)
     {
         binding_state_destroy(&binding->state);
         connection_quota_release(binding->quota);
+        com_ftm_release(binding->ftm);
         HeapFree(GetProcessHeap(), 0, binding);
         com_server_object_destroyed();
     }

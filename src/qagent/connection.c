@@ -25,6 +25,7 @@ struct connection
 {
     INapEnforcementClientConnection2 INapEnforcementClientConnection2_iface;
     LONG refs;
+    IUnknown *volatile ftm;       /* the free-threaded marshaler, aggregated at the first QI for IMarshal */
     struct connection_quota *quota;
 
     /* The EC and the binding's event thread both use the object, so every
@@ -166,6 +167,7 @@ static HRESULT get_isolation(struct connection *conn, BOOL extended, void **out)
 
 static void connection_destroy(struct connection *conn)
 {
+    com_ftm_release(conn->ftm);
     DeleteCriticalSection(&conn->cs);
     if (conn->quota)
     {
@@ -181,7 +183,9 @@ static HRESULT WINAPI connection_QueryInterface(INapEnforcementClientConnection2
     static const IID *const iids[] =
         { &IID_IUnknown, &IID_INapEnforcementClientConnection, &IID_INapEnforcementClientConnection2, NULL };
 
-    return com_query_interface(iface, iids, riid, out);
+    /* Any apartment uses it directly; another process through the proxy
+     * (docs/decisions.md, "Apartments"). */
+    return com_query_interface_ftm(iface, iids, &impl_from_INapEnforcementClientConnection2(iface)->ftm, riid, out);
 }
 
 static ULONG WINAPI connection_AddRef(INapEnforcementClientConnection2 *iface)

@@ -65,9 +65,9 @@ static void answer_get_connections(struct session *session, INapEnforcementClien
     agent_call(&session->agent, &answer_method, &args);
 }
 
-static void ec_run_event(struct session *session, const NAPAGENT_EVENT *event)
+static void ec_run_event(struct session *session, IUnknown *unknown, const NAPAGENT_EVENT *event)
 {
-    INapEnforcementClientCallback *callback = (INapEnforcementClientCallback *)session->callback;
+    INapEnforcementClientCallback *callback = (INapEnforcementClientCallback *)unknown;
     HRESULT hr;
 
     switch (event->type)
@@ -141,7 +141,8 @@ HRESULT ec_session_start(EnforcementEntityId id, INapEnforcementClientCallback *
     HRESULT hr;
 
     connection_quota_addref(quota);
-    if (FAILED(hr = session_start(&ec_type, id, (IUnknown *)callback, quota, out))) return hr;
+    hr = session_start(&ec_type, id, (IUnknown *)callback, &IID_INapEnforcementClientCallback, quota, out);
+    if (FAILED(hr)) return hr;
     connection_quota_watch(quota, wake_for_gone, *out);
     return S_OK;
 }

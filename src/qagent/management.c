@@ -21,6 +21,7 @@ struct management
 {
     INapClientManagement2 INapClientManagement2_iface;
     LONG refs;
+    IUnknown *volatile ftm;       /* the free-threaded marshaler, aggregated at the first QI for IMarshal */
 };
 
 static inline struct management *impl_from_INapClientManagement2(INapClientManagement2 *iface)
@@ -204,7 +205,8 @@ static HRESULT WINAPI management_QueryInterface(INapClientManagement2 *iface, RE
 {
     static const IID *const iids[] = { &IID_IUnknown, &IID_INapClientManagement, &IID_INapClientManagement2, NULL };
 
-    return com_query_interface(iface, iids, riid, out);
+    /* Stateless: any apartment calls it directly (docs/decisions.md, "Apartments"). */
+    return com_query_interface_ftm(iface, iids, &impl_from_INapClientManagement2(iface)->ftm, riid, out);
 }
 
 static ULONG WINAPI management_AddRef(INapClientManagement2 *iface)
@@ -219,6 +221,7 @@ static ULONG WINAPI management_Release(INapClientManagement2 *iface)
 
     if (!refs)
     {
+        com_ftm_release(management->ftm);
         HeapFree(GetProcessHeap(), 0, management);
         com_server_object_destroyed();
     }

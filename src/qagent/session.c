@@ -7,6 +7,8 @@
  */
 #include "qagent_private.h"
 #include "session.h"
+#include "callback_gate.h"
+#include "courier.h"
 #include "agent_call.h"
 #include "module_thread.h"
 #include "nap_trace.h"
@@ -28,13 +30,16 @@ void session_addref(struct session *session)
     InterlockedIncrement(&session->refs);
 }
 
-/* Waits for a callback in flight until the deadline, then no callback runs
- * any more; FALSE if the callback was still running then: the callback
- * thread drops it once it has returned. */
+/* Waits for a callback in flight on the session's thread until the
+ * deadline, then no callback runs any more: the direct one is released here,
+ * a gated one by its gate, in its apartment.  FALSE if the callback was
+ * still running then: the callback thread drops it once it has returned. */
 static BOOL drop_callback(struct session *session, ULONGLONG deadline)
 {
+    struct courier *courier;
     IUnknown *callback;
 
+    if (session->gate) callback_gate_close(session->gate);
     /* A callback may block for as long as it likes (the SDK lets an EC do
      * its exchange in NotifySoHChange): never wait for it past the bound. */
     while (!TryEnterCriticalSection(&session->callback_cs))
@@ -44,8 +49,11 @@ static BOOL drop_callback(struct session *session, ULONGLONG deadline)
     }
     callback = session->callback;
     session->callback = NULL;
+    courier = session->courier;
+    session->courier = NULL;
     LeaveCriticalSection(&session->callback_cs);
     if (callback) IUnknown_Release(callback);
+    if (courier) courier_stop(courier);
     return TRUE;
 }
 
@@ -59,6 +67,7 @@ void session_release(struct session *session)
     if (session->thread) CloseHandle(session->thread);
     event_mailbox_destroy(&session->mailbox);
     if (session->context && session->type->free_context) session->type->free_context(session->context);
+    if (session->gate) callback_gate_free(session->gate);
     DeleteCriticalSection(&session->callback_cs);
     HeapFree(GetProcessHeap(), 0, session);
     com_server_object_destroyed();
@@ -88,12 +97,33 @@ BOOL session_callback_gone(struct session *session, HRESULT hr)
     return TRUE;
 }
 
-/* Caller holds nothing.  Runs one event's callback under the callback lock. */
-static void run_event(struct session *session, const NAPAGENT_EVENT *event)
+/* Caller holds nothing; takes the event.  Runs its callback here under the
+ * callback lock, or hands it to the courier of a gated callback. */
+static void run_event(struct session *session, struct mailbox_event *event)
 {
     EnterCriticalSection(&session->callback_cs);
-    if (session->callback && !session->stopping && !session->dropped) session->type->run_event(session, event);
+    if (session->stopping || session->dropped) ;
+    else if (session->callback) session->type->run_event(session, session->callback, &event->event);
+    else if (session->courier)
+    {
+        courier_post(session->courier, event);
+        event = NULL;
+    }
     LeaveCriticalSection(&session->callback_cs);
+    mailbox_event_free(event);
+}
+
+/* On the courier, in order, while the gate's apartment takes them. */
+static void run_gated_event(void *context, IUnknown *callback, const NAPAGENT_EVENT *event)
+{
+    struct session *session = context;
+
+    if (!session->stopping && !session->dropped) session->type->run_event(session, callback, event);
+}
+
+static void courier_done(void *context)
+{
+    session_release(context);
 }
 
 /* One turn of the callback thread: the session open and watched, then one
@@ -128,7 +158,11 @@ static BOOL serve(struct session *session, UINT64 *watched, DWORD *retry_ms)
         *watched = 0;
         agent_session_lost(&session->agent, cookie);
     }
-    else if (event) run_event(session, &event->event);
+    else if (event)
+    {
+        run_event(session, event);
+        event = NULL;
+    }
     mailbox_event_free(event);
     return !agent_session_closed(&session->agent);
 }
@@ -150,10 +184,28 @@ static DWORD WINAPI callback_thread(void *arg)
     return 0;
 }
 
-HRESULT session_start(const struct session_type *type, UINT32 id, IUnknown *callback, void *context,
+/* The callback called directly, or through its gate by a courier of its own. */
+static HRESULT attach_callback(struct session *session, IUnknown *callback, REFIID iid, IStream *stream)
+{
+    HRESULT hr;
+
+    if (!session->gate)
+    {
+        session->callback = callback;
+        IUnknown_AddRef(callback);
+        return S_OK;
+    }
+    session_addref(session); /* the courier's */
+    if (FAILED(hr = courier_start(stream, iid, run_gated_event, courier_done, session, &session->courier)))
+        session_release(session);
+    return hr;
+}
+
+HRESULT session_start(const struct session_type *type, UINT32 id, IUnknown *callback, REFIID iid, void *context,
                       struct session **out)
 {
     struct session *session;
+    IStream *stream = NULL;
     HRESULT hr;
 
     *out = NULL;
@@ -168,18 +220,22 @@ HRESULT session_start(const struct session_type *type, UINT32 id, IUnknown *call
     InitializeCriticalSection(&session->callback_cs);
     event_mailbox_init(&session->mailbox);
     com_server_object_created();
-    if (FAILED(hr = agent_session_open(&session->agent, type->kind, id)))
+    /* Where the callback lives is learnt here, on Initialize's thread. */
+    if (FAILED(hr = callback_gate_open(callback, iid, &session->gate, &stream))
+        || FAILED(hr = agent_session_open(&session->agent, type->kind, id))
+        || FAILED(hr = attach_callback(session, callback, iid, stream)))
     {
+        /* A stream no courier took goes here, in the gate's apartment. */
+        if (stream && !session->courier) callback_gate_discard(stream);
         session_release(session);
         return hr;
     }
-    session->callback = callback;
-    IUnknown_AddRef(callback);
     session_addref(session); /* the callback thread's */
     /* The thread keeps qagent.dll loaded until it has left it. */
     if (!(session->thread = module_thread_start(callback_thread, session, &session->thread_id)))
     {
         hr = HRESULT_FROM_WIN32(GetLastError());
+        drop_callback(session, ~(ULONGLONG)0);
         session_release(session);
         session_release(session);
         return hr;
@@ -188,16 +244,37 @@ HRESULT session_start(const struct session_type *type, UINT32 id, IUnknown *call
     return S_OK;
 }
 
+/* A gated callback: the session's thread never runs it, so it is not waited
+ * for; the gate is, for the callback running in its apartment, at most the
+ * call bound and not past the deadline (the apartment may not pump:
+ * docs/decisions.md, "Apartments").  From inside that callback it is
+ * released once the callback returns; on the apartment's thread outside
+ * one, it was released by the close. */
+static void stop_gated(struct session *session, ULONGLONG deadline)
+{
+    BOOL inside = callback_gate_inside(session->gate);
+    ULONGLONG until = min(deadline, agent_call_deadline(&session->agent)), now;
+
+    drop_callback(session, ~(ULONGLONG)0);
+    if (inside) return;
+    now = GetTickCount64();
+    if (!callback_gate_wait_released(session->gate, now < until ? (DWORD)(until - now) : 0))
+        WARN("%s: the callback's apartment did not answer in time\n", agent_session_name(&session->agent));
+}
+
 HRESULT session_stop(struct session *session, ULONGLONG deadline)
 {
     ULONGLONG now;
     HRESULT hr;
 
     InterlockedExchange(&session->stopping, 1);
+    /* No callback starts in the client's apartment from now on. */
+    if (session->gate) callback_gate_close(session->gate);
     if (session->type->stopping) session->type->stopping(session);
     hr = agent_session_close(&session->agent, min(deadline, agent_call_deadline(&session->agent)));
     event_mailbox_wake(&session->mailbox);
-    if (GetCurrentThreadId() != session->thread_id)
+    if (session->gate) stop_gated(session, deadline);
+    else if (GetCurrentThreadId() != session->thread_id)
     {
         /* A callback in flight: waited for, at most one call bound (and
          * not past the deadline); past that the callback thread drops it,

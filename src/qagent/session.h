@@ -19,9 +19,10 @@ struct session;
 struct session_type
 {
     UINT32 kind;                       /* NAPAGENT_KIND_EC or NAPAGENT_KIND_SHA */
-    /* Runs one event's callback; the callback lock is held, the callback
-     * is not NULL, and the session is neither stopping nor dropped. */
-    void (*run_event)(struct session *session, const NAPAGENT_EVENT *event);
+    /* Runs one event's callback, the session neither stopping nor dropped:
+     * on the session's thread under the callback lock with the client's
+     * callback, or on its courier with the gate's proxy (callback_gate.h). */
+    void (*run_event)(struct session *session, IUnknown *callback, const NAPAGENT_EVENT *event);
     /* Work of the callback thread between events; may be NULL. */
     void (*idle)(struct session *session);
     /* The session stops: no more work may be handed to it; may be NULL. */
@@ -38,10 +39,15 @@ struct session
     const struct session_type *type;
     struct agent_session agent;        /* the session in the agent: cookie, reopening */
     void *context;                     /* the type's (an EC: its binding's connection quota) */
-    /* Held while a callback runs, so that Uninitialize from another thread
-     * waits for it (bounded) before dropping the callback. */
+    /* Held while a callback runs on the session's thread, so that
+     * Uninitialize from another thread waits for it (bounded) before
+     * dropping the callback; guards callback and courier. */
     CRITICAL_SECTION callback_cs;
-    IUnknown *callback;                /* NULL once dropped */
+    IUnknown *callback;                /* called directly; NULL once dropped, or when gated */
+    /* A callback in another apartment (an STA's): the gate there, and the
+     * thread that calls it through the gate's proxy (NULL once stopped). */
+    struct callback_gate *gate;
+    struct courier *courier;
     struct event_mailbox mailbox;
     HANDLE thread;
     DWORD thread_id;
@@ -49,16 +55,19 @@ struct session
     volatile LONG dropped;
 };
 
-/* Opens the session (starting the agent's service if need be) and its
- * callback thread; takes a reference on callback, and the caller's
- * reference on context (freed with type->free_context, even on failure). */
-HRESULT session_start(const struct session_type *type, UINT32 id, IUnknown *callback, void *context,
+/* On Initialize's thread: opens the session (starting the agent's service
+ * if need be) and its callback thread; takes a reference on callback (its
+ * interface iid), called directly or, for a callback in another apartment,
+ * through a gate there; and the caller's reference on context (freed with
+ * type->free_context, even on failure). */
+HRESULT session_start(const struct session_type *type, UINT32 id, IUnknown *callback, REFIID iid, void *context,
                       struct session **out);
 /* Ends the session before the deadline (GetTickCount64()): closes it (at
  * most one call bound), waits for a callback in flight (at most one call
  * bound; past it the callback thread drops the callback once it returned)
- * and for the callback thread, unless called on it, then drops the
- * caller's reference.  S_OK, or why the agent could not be told
+ * and for the callback thread, unless called on it, or, for a gated
+ * callback, for the gate to release it (at most one call bound) unless
+ * called from inside it; then drops the caller's reference.  S_OK, or why the agent could not be told
  * (RPC_E_DISCONNECTED, RPC_E_TIMEOUT). */
 HRESULT session_stop(struct session *session, ULONGLONG deadline);
 void session_addref(struct session *session);

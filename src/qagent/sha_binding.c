@@ -19,6 +19,7 @@ struct sha_binding
 {
     INapSystemHealthAgentBinding2 INapSystemHealthAgentBinding2_iface;
     LONG refs;
+    IUnknown *volatile ftm;       /* the free-threaded marshaler, aggregated at the first QI for IMarshal */
 
     struct binding_state state;   /* initialised, the session, calls in flight */
     LONG64 call_seq;              /* numbers NotifySoHChange / FlushCache in the order the SHA calls */
@@ -45,7 +46,8 @@ static HRESULT WINAPI sha_binding_QueryInterface(INapSystemHealthAgentBinding2 *
     static const IID *const iids[] =
         { &IID_IUnknown, &IID_INapSystemHealthAgentBinding, &IID_INapSystemHealthAgentBinding2, NULL };
 
-    return com_query_interface(iface, iids, riid, out);
+    /* Any apartment calls the binding directly (docs/decisions.md, "Apartments"). */
+    return com_query_interface_ftm(iface, iids, &impl_from_INapSystemHealthAgentBinding2(iface)->ftm, riid, out);
 }
 
 static ULONG WINAPI sha_binding_AddRef(INapSystemHealthAgentBinding2 *iface)
@@ -61,6 +63,7 @@ static ULONG WINAPI sha_binding_Release(INapSystemHealthAgentBinding2 *iface)
     if (!refs)
     {
         binding_state_destroy(&binding->state);
+        com_ftm_release(binding->ftm);
         HeapFree(GetProcessHeap(), 0, binding);
         com_server_object_destroyed();
     }

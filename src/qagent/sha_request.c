@@ -18,6 +18,7 @@ struct sha_request
 {
     INapSystemHealthAgentRequest INapSystemHealthAgentRequest_iface;
     LONG refs;
+    IUnknown *volatile ftm;       /* the free-threaded marshaler, aggregated at the first QI for IMarshal */
     SystemHealthEntityId id;
     CorrelationId correlation;
 
@@ -39,7 +40,8 @@ static HRESULT WINAPI request_QueryInterface(INapSystemHealthAgentRequest *iface
 {
     static const IID *const iids[] = { &IID_IUnknown, &IID_INapSystemHealthAgentRequest, NULL };
 
-    return com_query_interface(iface, iids, riid, out);
+    /* An SHA's apartment uses it directly (docs/decisions.md, "Apartments"). */
+    return com_query_interface_ftm(iface, iids, &impl_from_INapSystemHealthAgentRequest(iface)->ftm, riid, out);
 }
 
 static ULONG WINAPI request_AddRef(INapSystemHealthAgentRequest *iface)
@@ -54,6 +56,7 @@ static ULONG WINAPI request_Release(INapSystemHealthAgentRequest *iface)
 
     if (!refs)
     {
+        com_ftm_release(request->ftm);
         HeapFree(GetProcessHeap(), 0, request);
         com_server_object_destroyed();
     }

@@ -162,9 +162,9 @@ static void run_compare(struct session *session, INapSystemHealthAgentCallback *
     answer(session, args);
 }
 
-static void sha_run_event(struct session *session, const NAPAGENT_EVENT *event)
+static void sha_run_event(struct session *session, IUnknown *unknown, const NAPAGENT_EVENT *event)
 {
-    INapSystemHealthAgentCallback *callback = (INapSystemHealthAgentCallback *)session->callback;
+    INapSystemHealthAgentCallback *callback = (INapSystemHealthAgentCallback *)unknown;
     CorrelationId correlation = { event->correlation.conn_id, event->correlation.time_stamp };
     struct answer_args *args = new_answer(event);
 
@@ -192,5 +192,5 @@ static const struct session_type sha_type = { NAPAGENT_KIND_SHA, sha_run_event, 
 
 HRESULT sha_session_start(SystemHealthEntityId id, INapSystemHealthAgentCallback *callback, struct session **out)
 {
-    return session_start(&sha_type, id, (IUnknown *)callback, NULL, out);
+    return session_start(&sha_type, id, (IUnknown *)callback, &IID_INapSystemHealthAgentCallback, NULL, out);
 }
