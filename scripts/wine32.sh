@@ -1,0 +1,60 @@
+# Sourced by the scripts: Wine's 32-bit half (wine32:i386), which 32-bit
+# programs (ECs, SHAs, the 32-bit test suites) need and 64-bit ones do not.
+#   wine32_available      0 when this machine's Wine can run 32-bit programs
+#   wine32_setup DEPS     try once per build tree to install it (setup.sh);
+#                         say plainly when it cannot be, and go on
+#
+# Copyright 2026 The open NAP client authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+wine32_available() {
+    dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null | grep -q "install ok installed"
+}
+
+wine32_notice() {
+    echo "setup: NOTE: Wine's 32-bit half (wine32:i386) is not installed: $1."
+    echo "setup:       The 32-bit tree is built and checked statically; its Wine suites are NOT RUN."
+}
+
+# Debian needs i386 as a foreign architecture for wine32:i386.  When the
+# install fails, the architecture is taken away again (if setup added it and
+# no i386 package came in), so that the next apt-get update does not fail on
+# an i386 index the mirror cannot serve.
+wine32_try_install() {
+    local log=$1 added=0
+    if ! dpkg --print-foreign-architectures | grep -qx i386; then
+        dpkg --add-architecture i386 && added=1
+    fi
+    {
+        apt-get update || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wine32:i386
+    } >"$log" 2>&1
+    local status=$?
+    if [ $status -ne 0 ] && [ $added = 1 ] && ! dpkg-query -W -f='${Package}\n' '*:i386' 2>/dev/null | grep -q .; then
+        dpkg --remove-architecture i386 && apt-get update -qq >/dev/null 2>&1 || true
+    fi
+    return $status
+}
+
+wine32_setup() {
+    local deps=$1 stamp=$1/wine32.result
+    wine32_available && return 0
+    mkdir -p "$deps"
+    if [ -f "$stamp" ] && [ -z "${NAP_WINE32_RETRY:-}" ]; then
+        wine32_notice "$(cat "$stamp") (NAP_WINE32_RETRY=1 tries again)"
+        return 0
+    fi
+    echo "setup: trying to install Wine's 32-bit half: dpkg --add-architecture i386; apt-get install wine32:i386"
+    if wine32_try_install "$deps/wine32-install.log" && wine32_available; then
+        echo "setup: installed wine32:i386"
+        rm -f "$stamp"
+        return 0
+    fi
+    # Say why, in apt's words: the first errors and the broken dependencies.
+    local why
+    why=$(grep -E '^(E:|Err:| [a-z0-9.+-]+(:i386)? : (Depends|Breaks|PreDepends))' "$deps/wine32-install.log" \
+          | grep -v '^E: Unable to correct problems' | head -4 | sed 's/^ *//' | tr '\n' ';' | sed 's/;$//')
+    echo "install of wine32:i386 failed (${why:-see $deps/wine32-install.log}); log: $deps/wine32-install.log" > "$stamp"
+    wine32_notice "$(cat "$stamp")"
+    return 0
+}
