@@ -13,7 +13,7 @@
 /* Wine's flag for "not asked yet", and its defaults: FIXME and ERR on. */
 #define FLAG_UNKNOWN 0x80
 #define DEFAULT_FLAGS ((1 << NAP_TRACE_FIXME) | (1 << NAP_TRACE_ERR))
-#define DEBUG_CHANNELS_KEY "System\\CurrentControlSet\\Services\\napagent\\Parameters"
+#define DEBUG_CHANNELS_KEY "System\\CurrentControlSet\\Control\\NapAgent\\Parameters"  /* AGENT_PARAMETERS_KEY */
 #define LINE_MAX_CHARS 1024
 /* Strings for one trace line each; a thread formats a line at a time. */
 #define STRING_RING 32
