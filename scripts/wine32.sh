@@ -52,8 +52,9 @@ wine32_setup() {
     fi
     # Say why, in apt's words: the first errors and the broken dependencies.
     local why
-    why=$(grep -E '^(E:|Err:| [a-z0-9.+-]+(:i386)? : (Depends|Breaks|PreDepends))' "$deps/wine32-install.log" \
-          | grep -v '^E: Unable to correct problems' | head -4 | sed 's/^ *//' | tr '\n' ';' | sed 's/;$//')
+    why=$( { grep -E '^E:' "$deps/wine32-install.log" | grep -vE 'Some index files|Unable to correct problems'
+             grep -E '^ [a-z0-9.+-]+(:i386)? : (Depends|Breaks|PreDepends)' "$deps/wine32-install.log" | head -2; } \
+           | sed 's/^ *//; s/ *\[IP: [^]]*\]//' | tr '\n' ';' | sed 's/;$//; s/;/; /g')
     echo "install of wine32:i386 failed (${why:-see $deps/wine32-install.log}); log: $deps/wine32-install.log" > "$stamp"
     wine32_notice "$(cat "$stamp")"
     return 0
