@@ -47,7 +47,7 @@ cmake --build "$build/native-clang" >/dev/null
 ctest --test-dir "$build/native-clang" --output-on-failure || status=1
 
 if [ ${#not_run[@]} -gt 0 ]; then
-    echo "== NOT RUN: ${#not_run[@]} 32-bit runtime suite(s): Wine's 32-bit half (wine32:i386) is not installed"
+    echo "== NOT RUN: ${#not_run[@]} 32-bit runtime suite(s): this machine's Wine cannot run 32-bit programs"
     [ -f "$build/_deps/wine32.result" ] && sed 's/^/   setup: /' "$build/_deps/wine32.result"
     printf '   NOT RUN: %s\n' "${not_run[@]}"
 fi
