@@ -104,7 +104,7 @@ for id in $(wine_bin napctl.exe list | tr -d '\r' | sed -n '/^system health agen
     [ "$id" = $sha_id ] || wine_bin napctl.exe unregister-sha "$id" | tr -d '\r'
 done
 # And the agent polls a fix-up at its documented pace, whatever a test set.
-timeout 30 wine reg delete 'HKLM\System\CurrentControlSet\Services\napagent\Parameters' /v FixupPollMs /f \
+timeout 30 wine reg delete 'HKLM\System\CurrentControlSet\Control\NapAgent\Parameters' /v FixupPollMs /f \
     </dev/null >/dev/null 2>&1 || true
 
 step "start the health-policy server (policy: health, 3 exchanges)"

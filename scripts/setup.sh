@@ -8,10 +8,13 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NAP_BUILD_DIR:-$top/build}
+# The 32-bit (i686) tree: what 32-bit ECs and SHAs load from SysWOW64.
+build32=${NAP_BUILD32_DIR:-$build/i686}
 deps=$build/_deps
 
+# wixl, msitools: the MSI package scripts/install.sh builds and checks.
 packages=(mingw-w64 mingw-w64-tools wine wine64 libwine-dev cmake ninja-build dpkg-dev
-          libcmocka-dev pkg-config clang libclang-rt-14-dev xz-utils)
+          libcmocka-dev pkg-config clang libclang-rt-14-dev xz-utils wixl msitools)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -19,12 +22,18 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
-    apt-get update -qq
+    # A partial index failure (an out-of-sync mirror) need not stop the install.
+    apt-get update -qq || echo "setup: apt-get update reported errors; installing anyway"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# CMocka is not packaged for MinGW: build Debian's source package with our toolchain.
-cmocka_prefix=$deps/cmocka-mingw
+. "$top/scripts/wine32.sh"
+wine32_setup "$deps"
+
+# CMocka is not packaged for MinGW: build Debian's source package with our
+# toolchain, once per bitness (build_cmocka <arch> <prefix>).
+build_cmocka() {
+local arch=$1 cmocka_prefix=$2
 if [ ! -f "$cmocka_prefix/lib/libcmocka.a" ]; then
     mkdir -p "$deps/src"
     if ! ls "$deps"/src/cmocka_*.orig.tar.xz >/dev/null 2>&1; then
@@ -44,7 +53,7 @@ SRC
     mkdir -p "$deps/src/cmocka-src"
     tar -xf "$deps"/src/cmocka_*.orig.tar.xz -C "$deps/src/cmocka-src" --strip-components=1
     cmake -S "$deps/src/cmocka-src" -B "$deps/cmocka-build" -G Ninja \
-        -DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
+        -DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-$arch.cmake" \
         -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DWITH_STATIC_LIB=ON \
         -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF -DPICKY_DEVELOPER=OFF \
         -DCMAKE_INSTALL_PREFIX="$cmocka_prefix" >/dev/null
@@ -52,12 +61,21 @@ SRC
     cmake --install "$deps/cmocka-build" >/dev/null
     # Debian's 1.1.5 installs the static archive as libcmocka-static.a.
     [ -f "$cmocka_prefix/lib/libcmocka.a" ] || cp "$cmocka_prefix/lib/libcmocka-static.a" "$cmocka_prefix/lib/libcmocka.a"
-    echo "setup: built CMocka for MinGW in $cmocka_prefix"
+    echo "setup: built CMocka for MinGW ($arch) in $cmocka_prefix"
 fi
+}
+build_cmocka x86_64 "$deps/cmocka-mingw"
+build_cmocka i686 "$deps/cmocka-mingw-i686"
 
 if [ ! -f "$build/build.ninja" ]; then
     cmake -S "$top" -B "$build" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-x86_64.cmake" \
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMOCKA_PREFIX="$cmocka_prefix" >/dev/null
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMOCKA_PREFIX="$deps/cmocka-mingw" >/dev/null
+fi
+# The 32-bit tree's tests run against the 64-bit tree's agent (NAP_AGENT64_DIR).
+if [ ! -f "$build32/build.ninja" ]; then
+    cmake -S "$top" -B "$build32" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$top/cmake/mingw-w64-i686.cmake" \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMOCKA_PREFIX="$deps/cmocka-mingw-i686" \
+        -DNAP_AGENT64_DIR="$build/bin" >/dev/null
 fi
 
 # One Wine prefix per build tree, never ~/.wine.

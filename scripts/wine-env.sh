@@ -1,7 +1,8 @@
 # Sourced by the scripts: the Wine environment of a build tree.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 : "${NAP_BUILD_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}"
-export WINEPREFIX=$NAP_BUILD_DIR/wineprefix
+# The i686 tree's suites share the x86_64 tree's prefix (NAP_WINEPREFIX).
+export WINEPREFIX=${NAP_WINEPREFIX:-$NAP_BUILD_DIR/wineprefix}
 export WINEDEBUG=${WINEDEBUG:--all}
 export WINEDLLOVERRIDES="mscoree,mshtml="
 unset DISPLAY

@@ -22,7 +22,7 @@ out=$(mktemp)
 # ends stray agents, deletes the NAP Group Policy key and the agent's
 # registrations and settings, and says what it found.
 reset_prefix() {
-    timeout 60 wine "$bin/prefix_reset.exe" "wine-run: $1 $suite" </dev/null 2>&1 | tr -d '\r'
+    timeout 60 wine "${NAP_RESET_EXE:-$bin/prefix_reset.exe}" "wine-run: $1 $suite" </dev/null 2>&1 | tr -d '\r'
     return "${PIPESTATUS[0]}"
 }
 

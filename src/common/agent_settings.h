@@ -10,8 +10,13 @@
 
 #include <windows.h>
 
-/* Both under HKLM (docs/registry-layout.md). */
-#define AGENT_PARAMETERS_KEY L"System\\CurrentControlSet\\Services\\napagent\\Parameters"
+/* All under HKLM (docs/registry-layout.md).  The agent's state (registrations,
+ * enable flags, settings, cached SoHs) lives outside the napagent service's
+ * key, which the service control manager deletes with the service (an
+ * uninstall, an upgrade, napagent.exe --uninstall), and under System, which
+ * 32-bit and 64-bit processes see alike (WOW64 redirects Software only). */
+#define NAP_STATE_KEY L"System\\CurrentControlSet\\Control\\NapAgent"
+#define AGENT_PARAMETERS_KEY NAP_STATE_KEY L"\\Parameters"
 #define NAP_CLIENT_POLICY_KEY L"Software\\Policies\\Microsoft\\NetworkAccessProtection\\ClientConfig"
 
 /* The defaults, for the code that names them (agent_private.h). */

@@ -17,7 +17,7 @@ _Static_assert(TRACE_OPTIONS_FIXME == 1 << NAP_TRACE_FIXME && TRACE_OPTIONS_ERR 
 
 /* Wine's flag for "not asked yet". */
 #define FLAG_UNKNOWN 0x80
-#define DEBUG_CHANNELS_KEY "System\\CurrentControlSet\\Services\\napagent\\Parameters"
+#define DEBUG_CHANNELS_KEY "System\\CurrentControlSet\\Control\\NapAgent\\Parameters"  /* AGENT_PARAMETERS_KEY */
 #define LINE_MAX_CHARS 1024
 /* Strings for one trace line each; a thread formats a line at a time. */
 #define STRING_RING 32

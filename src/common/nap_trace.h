@@ -16,7 +16,7 @@
  * usual syntax: +qagent, warn+qutil, -all ...) and print in Wine's format,
  * interleaved with Wine's own traces.  On Windows, where ntdll has no such
  * functions, the same WINEDEBUG-style string is read once from the registry
- * value HKLM\System\CurrentControlSet\Services\napagent\Parameters\DebugChannels
+ * value HKLM\System\CurrentControlSet\Control\NapAgent\Parameters\DebugChannels
  * (REG_SZ; read as Wine reads WINEDEBUG: trace_options.c) and the lines go
  * to OutputDebugString.  A channel that is off
  * costs one test of a byte: nothing is formatted.

@@ -13,6 +13,7 @@
 #include <rpc.h>
 #include "rpc_guard.h"
 
+#ifdef __x86_64__   /* i686: rpc_guard_x86.c */
 static __thread DWORD guard_exception_code;
 
 /* Called by __C_specific_handler as a scope filter; referenced from asm. */
@@ -40,6 +41,7 @@ __attribute__((noinline)) HRESULT rpc_guarded_call(rpc_stub_fn stub, RPC_BINDING
     if (returned) return hr;
     return HRESULT_FROM_WIN32(guard_exception_code & 0xffff);
 }
+#endif
 
 BOOL rpc_code_means_disconnected(DWORD code)
 {

@@ -40,6 +40,7 @@ static BOOL is_fault(DWORD code)
     return FALSE;
 }
 
+#ifdef _WIN64
 /* Whether the faulting instruction or one of its callers is napagent.exe's:
  * a fault in a C library function the agent called counts, one in rpcrt4
  * reading a client's request does not. */
@@ -66,6 +67,15 @@ static BOOL in_agent_code(const CONTEXT *fault)
     }
     return FALSE;
 }
+#else
+/* The i686 tree builds the agent only to keep its code compiling cleanly;
+ * 32-bit clients use the 64-bit agent (docs/install.md).  Without unwind
+ * tables to walk, only the faulting instruction is looked at. */
+static BOOL in_agent_code(const CONTEXT *fault)
+{
+    return fault->Eip >= image_start && fault->Eip < image_end;
+}
+#endif
 
 /* Runs before any handler on the stack, the RPC runtime's included. */
 static LONG CALLBACK end_on_fault(EXCEPTION_POINTERS *info)
@@ -75,7 +85,8 @@ static LONG CALLBACK end_on_fault(EXCEPTION_POINTERS *info)
     /* A stack overflow leaves no room to look at the stack: it ends the agent wherever it happens. */
     if (code != EXCEPTION_STACK_OVERFLOW && (!is_fault(code) || !in_agent_code(info->ContextRecord)))
         return EXCEPTION_CONTINUE_SEARCH;
-    agent_log(AGENT_LOG_ERROR, "napagent: exception 0x%08lx at %p: ending the agent", code, info->ExceptionRecord->ExceptionAddress);
+    agent_log(AGENT_LOG_ERROR, "napagent: exception 0x%08lx at %p: ending the agent", code,
+              info->ExceptionRecord->ExceptionAddress);
     TerminateProcess(GetCurrentProcess(), code);
     return EXCEPTION_CONTINUE_SEARCH;
 }

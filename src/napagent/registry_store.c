@@ -14,9 +14,10 @@
 #include "agent_private.h"
 
 /* The layout is described in docs/registry-layout.md: keep the two in step. */
-#define AGENT_KEY      L"System\\CurrentControlSet\\Services\\napagent"
-#define ENFORCERS_KEY  AGENT_KEY L"\\Enforcers"
-#define SHAS_KEY       AGENT_KEY L"\\Shas"
+#define ENFORCERS_KEY  NAP_STATE_KEY L"\\Enforcers"
+#define SHAS_KEY       NAP_STATE_KEY L"\\Shas"
+/* Where agents before issue 12 kept the same sub-keys: in the service's key. */
+#define LEGACY_STATE_KEY L"System\\CurrentControlSet\\Services\\napagent"
 #define PARAMETERS_KEY AGENT_PARAMETERS_KEY
 #define POLICY_QECS_KEY NAP_CLIENT_POLICY_KEY L"\\Qecs"
 
@@ -98,12 +99,44 @@ static BOOL key_name_to_id(const WCHAR *name, UINT32 *id)
     return TRUE;
 }
 
+/* An agent from before issue 12 kept its state in the service's key, where
+ * an uninstall deletes it: move it once, the first time this agent starts
+ * without a state key of its own. */
+static void move_legacy_state(void)
+{
+    static const WCHAR *const names[] = { L"Enforcers", L"Shas", L"Parameters" };
+    WCHAR from[MAX_PATH], to[MAX_PATH];
+    HKEY key;
+    size_t i;
+
+    if (!RegOpenKeyExW(HKEY_LOCAL_MACHINE, NAP_STATE_KEY, 0, KEY_READ, &key))
+    {
+        RegCloseKey(key);
+        return;
+    }
+    for (i = 0; i < ARRAY_SIZE(names); i++)
+    {
+        swprintf(from, MAX_PATH, L"%ls\\%ls", LEGACY_STATE_KEY, names[i]);
+        swprintf(to, MAX_PATH, L"%ls\\%ls", NAP_STATE_KEY, names[i]);
+        if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, from, 0, KEY_READ, &key)) continue;
+        RegCloseKey(key);
+        if (RegCreateKeyExW(HKEY_LOCAL_MACHINE, to, 0, NULL, 0, KEY_ALL_ACCESS, NULL, &key, NULL)) continue;
+        if (!RegCopyTreeW(HKEY_LOCAL_MACHINE, from, key))
+        {
+            RegDeleteTreeW(HKEY_LOCAL_MACHINE, from);
+            agent_log(AGENT_LOG_INFO, "store: moved HKLM\\%ls to HKLM\\%ls", from, to);
+        }
+        RegCloseKey(key);
+    }
+}
+
 HRESULT store_open(void)
 {
     LSTATUS err;
     HRESULT hr = S_OK;
 
     lock_store();
+    move_legacy_state();
     if (!enforcers_key)
     {
         err = RegCreateKeyExW(HKEY_LOCAL_MACHINE, ENFORCERS_KEY, 0, NULL, 0, KEY_ALL_ACCESS,

@@ -17,7 +17,7 @@ logged_now() { tail -c +"$((log_start + 1))" "$log" 2>/dev/null | tr -d '\r' | g
 # Whatever happens, the service does not outlive the suite.
 trap 'timeout 30 wine "$bin/napagent.exe" --uninstall </dev/null >/dev/null 2>&1' EXIT
 
-checks_begin 19
+checks_begin 28
 nap_wine_warm
 timeout 30 wine "$bin/napagent.exe" --uninstall </dev/null >/dev/null 2>&1
 log_start=$(stat -c %s "$log" 2>/dev/null || echo 0)
@@ -54,6 +54,7 @@ check "napctl register after Wine ended the service" \
 check "napctl enable" napctl enable 79617
 check "napctl list shows it" bash -c \
     "timeout 30 wine '$bin/napctl.exe' list </dev/null 2>/dev/null | grep -q '79617 .*DHCP Quarantine Enforcement Client'"
+check "napctl set client-timeout 4321" napctl set client-timeout 4321
 timeout 30 wineserver -w
 nap_wine_warm
 check "uninstall the service" timeout 30 wine "$bin/napagent.exe" --uninstall
@@ -63,4 +64,33 @@ check "with no service installed napctl says so" bash -c \
     "timeout 30 wine '$bin/napctl.exe' ping </dev/null 2>&1 | grep -q 'not running and the napagent service is not installed'"
 check "... and exits with status 3" bash -c \
     "timeout 30 wine '$bin/napctl.exe' ping </dev/null >/dev/null 2>&1; [ \$? -eq 3 ]"
+# Uninstalling the service removes the service, not the agent's state: it
+# lives outside the service's key (docs/registry-layout.md), so a reinstall or
+# an upgrade finds every registration, enable flag and setting again.
+check "the registrations outlive the service (HKLM\\...\\Control\\NapAgent)" bash -c \
+    "timeout 30 wine reg query 'HKLM\\System\\CurrentControlSet\\Control\\NapAgent\\Enforcers\\79617' </dev/null"
+check "install the service again" timeout 30 wine "$bin/napagent.exe" --install
+check "the EC is still registered and enabled" bash -c \
+    "timeout 30 wine '$bin/napctl.exe' list </dev/null 2>/dev/null | grep -qE '^79617 +0x0*13701 +yes '"
+check "the setting is still set (4321 = 0x10e1)" bash -c \
+    "timeout 30 wine reg query 'HKLM\\System\\CurrentControlSet\\Control\\NapAgent\\Parameters' /v ClientCallTimeoutMs </dev/null | grep -qi 0x10e1"
+# An agent from before issue 12 kept the same keys in the service's key: the
+# agent moves them once, the first time it starts without a state key.
+state=HKLM\\System\\CurrentControlSet\\Control\\NapAgent legacy=HKLM\\System\\CurrentControlSet\\Services\\napagent
+sc stop napagent >/dev/null
+check "stop the service" state_is STOPPED
+export_file=$(mktemp -u).reg
+timeout 30 wine reg export "$state" "$(winepath -w "$export_file" 2>/dev/null)" /y </dev/null >/dev/null 2>&1
+# reg export writes UTF-16; reg import reads UTF-8 too.
+iconv -f UTF-16 -t UTF-8 "$export_file" | sed '1s/^\xEF\xBB\xBF//; s/Control\\NapAgent/Services\\napagent/' > "$export_file.txt"
+mv "$export_file.txt" "$export_file"
+timeout 30 wine reg delete "$state" /f </dev/null >/dev/null 2>&1
+timeout 30 wine reg import "$(winepath -w "$export_file" 2>/dev/null)" </dev/null >/dev/null 2>&1
+rm -f "$export_file"
+check "an older agent's layout: the EC in the service's key, no state key" bash -c \
+    "timeout 30 wine reg query '$legacy\\Enforcers\\79617' </dev/null && ! timeout 30 wine reg query '$state' </dev/null"
+check "the agent moves it: the EC is registered and enabled" bash -c \
+    "timeout 30 wine '$bin/napctl.exe' list </dev/null 2>/dev/null | grep -qE '^79617 +0x0*13701 +yes '"
+check "... in the state key, and no longer in the service's key" bash -c \
+    "timeout 30 wine reg query '$state\\Enforcers\\79617' </dev/null && ! timeout 30 wine reg query '$legacy\\Enforcers' </dev/null"
 checks_end

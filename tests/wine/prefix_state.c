@@ -10,7 +10,8 @@
 #include <string.h>
 #include <tlhelp32.h>
 
-#define AGENT_KEY  L"System\\CurrentControlSet\\Services\\napagent"
+#define AGENT_KEY  L"System\\CurrentControlSet\\Services\\napagent"  /* Runtime */
+#define STATE_KEY  L"System\\CurrentControlSet\\Control\\NapAgent"  /* the rest */
 #define POLICY_KEY L"Software\\Policies\\Microsoft\\NetworkAccessProtection"
 #define STOP_WAIT_MS 10000
 
@@ -94,7 +95,7 @@ static int delete_agent_key(const WCHAR *name)
     WCHAR path[MAX_PATH];
     int entries;
 
-    swprintf(path, MAX_PATH, L"%ls\\%ls", AGENT_KEY, name);
+    swprintf(path, MAX_PATH, L"%ls\\%ls", wcscmp(name, L"Runtime") ? STATE_KEY : AGENT_KEY, name);
     if ((entries = key_entries(path)) < 0) return 0;
     RegDeleteTreeW(HKEY_LOCAL_MACHINE, path);
     return entries;

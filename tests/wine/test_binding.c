@@ -686,12 +686,15 @@ static void test_initialize_again_watches_released_connections(void **state)
 
 #define CLIENT_CONFIG L"Software\\Policies\\Microsoft\\NetworkAccessProtection\\ClientConfig"
 
-/* What an administrator's Group Policy writes; the agent only reads it. */
+/* What an administrator's Group Policy writes; the agent only reads it.  In
+ * the 64-bit view, where Group Policy writes it and the 64-bit agent reads
+ * it: WOW64 redirects HKLM\Software\Policies for 32-bit processes. */
 static void set_policy(const WCHAR *subkey, const WCHAR *name, const DWORD *value)
 {
     HKEY key;
 
-    assert_int_equal(RegCreateKeyExW(HKEY_LOCAL_MACHINE, subkey, 0, NULL, 0, KEY_WRITE, NULL, &key, NULL), 0);
+    assert_int_equal(RegCreateKeyExW(HKEY_LOCAL_MACHINE, subkey, 0, NULL, 0, KEY_WRITE | KEY_WOW64_64KEY, NULL,
+                                     &key, NULL), 0);
     if (value) assert_int_equal(RegSetValueExW(key, name, 0, REG_DWORD, (const BYTE *)value, sizeof(*value)), 0);
     else RegDeleteValueW(key, name);
     RegCloseKey(key);

@@ -575,7 +575,7 @@ static void test_system_isolation(void **state)
 
 /* ---- what someone wrote straight into the registry ---- */
 
-#define AGENT_KEY      L"System\\CurrentControlSet\\Services\\napagent"
+#define AGENT_KEY      L"System\\CurrentControlSet\\Control\\NapAgent"  /* the agent's state */
 #define PARAMETERS_KEY AGENT_KEY L"\\Parameters"
 #define INVALID_ID     0x00013D00u  /* two ids whose keys do not read back */
 /* Ranges from src/common/agent_settings.c, as docs/registry-layout.md gives them. */

@@ -15,6 +15,7 @@
 #include "NapSystemHealthAgent.h"
 #include "napagent_rpc.h"
 #include "nap_hresults.h"
+#include "agent_settings.h"
 #include "callback_sink.h"
 #include "soh.h"
 #include "ec_exchange.h"
@@ -147,7 +148,7 @@ static DWORD read_call_timeout_setting(void)
 {
     DWORD value = 5000, size = sizeof(value);
 
-    RegGetValueW(HKEY_LOCAL_MACHINE, L"System\\CurrentControlSet\\Services\\napagent\\Parameters",
+    RegGetValueW(HKEY_LOCAL_MACHINE, AGENT_PARAMETERS_KEY,
                  L"ClientCallTimeoutMs", RRF_RT_REG_DWORD, NULL, &value, &size);
     return value;
 }
