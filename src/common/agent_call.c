@@ -351,6 +351,9 @@ HRESULT agent_call_until(struct agent_session *session, const struct agent_metho
         /* No agent runs: the session is lost with it, and there is nothing to reopen. */
         if (rebind && no_agent) agent_session_lost(session, cookie);
         if (!rebind || no_agent || !session_lost(hr)) return hr;
+        /* Closed by us meanwhile (Uninitialize racing a call of the
+         * callback thread): not lost, and nothing to open again. */
+        if (agent_session_closed(session)) return NAP_E_NOT_INITIALIZED;
         WARN("%s: session %s lost (0x%08lx), opening it again\n", method->name, agent_session_name(session), hr);
         agent_session_lost(session, cookie);
     }
