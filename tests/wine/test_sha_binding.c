@@ -338,6 +338,34 @@ static BOOL refs_back(void *arg)
     return ((struct test_sha *)arg)->refs == 1;
 }
 
+/* The agent keeps an SoH for later use in memory, then in Shas\<id>\CachedSoH,
+ * under one lock: once the value reads back, a request made now carries it. */
+struct cached_wait
+{
+    UINT32 id;
+    const BYTE *soh;
+    DWORD size;
+};
+
+static BOOL cached_soh_is(void *arg)
+{
+    const struct cached_wait *wait = arg;
+    WCHAR key[96];
+    BYTE value[64];
+    DWORD size = sizeof(value);
+
+    swprintf(key, ARRAYSIZE(key), L"System\\CurrentControlSet\\Control\\NapAgent\\Shas\\%u", wait->id);
+    return !RegGetValueW(HKEY_LOCAL_MACHINE, key, L"CachedSoH", RRF_RT_REG_BINARY, NULL, value, &size)
+           && size == wait->size && !memcmp(value, wait->soh, size);
+}
+
+static BOOL wait_cached_soh(UINT32 id, const BYTE *soh, DWORD size)
+{
+    struct cached_wait wait = { id, soh, size };
+
+    return test_wait_for(cached_soh_is, &wait, WAIT_MS);
+}
+
 static INapSystemHealthAgentBinding2 *create_binding(void)
 {
     INapSystemHealthAgentBinding2 *binding = NULL;
@@ -519,7 +547,9 @@ static void test_request_object(void **state)
     test_sha_init(&sha, SHA_ID, 0x11);
     binding = bind_sha(SHA_ID, &sha);
     assert_true(wait_count(&sha.get_soh_count, 1));
-    /* The next request carries the SoH cached above (set with cache = TRUE). */
+    /* The next request carries the SoH cached above (set with cache = TRUE),
+     * once the agent has it: the answer leaves after the callback returns. */
+    assert_true(wait_cached_soh(SHA_ID, sha.soh, sha.soh_size));
     sha.soh_size = make_soh(sha.soh, SHA_ID, 0x12);
     sha.cache = FALSE;
     count = sha.get_soh_count;
